@@ -1,0 +1,100 @@
+"""Moderation records: model scores and the append-only decision log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from threads.models import Comment
+
+
+class ReasonCode(models.TextChoices):
+    """Why a comment was acted on; documented in docs/moderation.md."""
+
+    SPAM = "spam", "Spam"
+    HARASSMENT = "harassment", "Harassment"
+    HATE = "hate", "Hate"
+    THREAT = "threat", "Threat"
+    SEXUAL = "sexual", "Sexual content"
+    SELF_HARM = "self-harm", "Self-harm"
+    PERSONAL_INFO = "personal-info", "Personal information"
+    OFF_TOPIC = "off-topic", "Off-topic"
+    MISINFORMATION = "misinformation", "Misinformation"
+    OTHER = "other", "Other"
+
+
+class Action(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    FLAG = "flag", "Flag"
+    HIDE = "hide", "Hide"
+    RESTORE = "restore", "Restore"
+    # System-only: a score crossed (or fell back under) a review threshold.
+    QUEUE = "queue", "Entered review queue"
+    UNQUEUE = "unqueue", "Left review queue"
+    IMPORT = "import", "Imported with source state"
+
+
+class ToxicityScore(models.Model):
+    """One model's scores for one comment, for the content it actually read."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="scores")
+    # backend + model + weights checksum: a re-trained model is a new key.
+    model_key = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+    scores = models.JSONField(help_text="label -> probability")
+    top_label = models.CharField(max_length=32)
+    top_score = models.FloatField()
+    scored_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment", "model_key"], name="score_unique_comment_model"
+            )
+        ]
+        indexes = [models.Index(fields=["model_key", "content_hash"], name="score_model_hash")]
+
+    def __str__(self) -> str:
+        return f"{self.model_key}: {self.top_label}={self.top_score:.3f}"
+
+
+class Decision(models.Model):
+    """Append-only audit row: who did what to which comment version, and why.
+
+    Rows are never updated or deleted (refused here, in admin, and by a
+    database trigger on PostgreSQL).
+    """
+
+    comment = models.ForeignKey(Comment, on_delete=models.PROTECT, related_name="decisions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="moderation_decisions",
+        help_text="Empty for the system (scoring policy, importer).",
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    from_state = models.CharField(max_length=16, choices=Comment.State.choices)
+    to_state = models.CharField(max_length=16, choices=Comment.State.choices)
+    reason = models.CharField(max_length=32, choices=ReasonCode.choices, blank=True)
+    note = models.TextField(blank=True)
+    comment_version = models.PositiveIntegerField(help_text="The version acted on.")
+    # The machine's view at that moment.
+    top_label = models.CharField(max_length=32, blank=True)
+    top_score = models.FloatField(null=True, blank=True)
+    model_key = models.CharField(max_length=200, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["comment", "created_at"], name="decision_comment_created"),
+            models.Index(fields=["actor", "created_at"], name="decision_actor_created"),
+        ]
+        permissions = [("moderate_comment", "Can moderate comments")]
+
+    def __str__(self) -> str:
+        who = self.actor or "system"
+        return f"{who} {self.action} #{self.comment_id} {self.from_state}->{self.to_state}"

@@ -1,0 +1,330 @@
+"""Writes to the discussion domain. Imports go through `thread_import` only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
+from .importers.base import CommentRecord, content_hash, salted_hash
+from .models import Author, Comment, Thread
+from .signals import comments_changed
+from .tree import Node, TreeError, assign_paths
+
+BULK_BATCH = 2000
+
+
+@dataclass
+class ImportReport:
+    files: int = 0
+    threads_new: int = 0
+    threads_updated: int = 0
+    threads_unchanged: int = 0
+    comments_new: int = 0
+    comments_updated: int = 0
+    comments_unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: ImportReport) -> None:
+        for name, value in asdict(other).items():
+            if isinstance(value, list):
+                getattr(self, name).extend(value)
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    def summary(self) -> str:
+        return (
+            f"{self.files} file(s): threads {self.threads_new} new / {self.threads_updated} "
+            f"updated / {self.threads_unchanged} unchanged; comments {self.comments_new} new / "
+            f"{self.comments_updated} updated / {self.comments_unchanged} unchanged; "
+            f"{len(self.warnings)} warning(s), {len(self.skipped)} skipped, "
+            f"{len(self.errors)} error(s)"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def threads_import_file(
+    *,
+    path: Path,
+    fmt: str = "auto",
+    skip_invalid: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import one file in one transaction: any error rolls the whole file back.
+
+    With `skip_invalid`, each thread gets its own savepoint instead: a bad
+    thread is listed in `report.skipped` and the good ones are kept.
+    Raises ImportFailure (naming the file, the record and the reason).
+    """
+    report = ImportReport(files=1)
+    with transaction.atomic():
+        for record in read_path(path, fmt):
+            if isinstance(record, InvalidRecord):
+                if not skip_invalid:
+                    raise ImportFailure(path, record.location, record.reason)
+                report.skipped.append(f"{path}: {record.location}: {record.reason}")
+                continue
+            try:
+                with transaction.atomic():
+                    thread_import(record=record, report=report, path=path)
+            except ImportFailure as exc:
+                if not skip_invalid:
+                    raise
+                report.skipped.append(str(exc))
+            if on_progress:
+                on_progress(len(record.comments))
+    return report
+
+
+def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | str) -> Thread:
+    """Create or update one thread and its comments from a parsed record.
+
+    Idempotent: the same record again changes nothing. Parents are looked up
+    in the record and then among the comments already stored for the thread,
+    so an export of new replies attaches to what was imported before. Paths
+    of the whole thread are recomputed, since a new reply can shift siblings.
+    Locks the thread row so two imports of one thread cannot interleave.
+    """
+    _check_duplicates(record, path)
+    thread, thread_status = _thread_upsert(record)
+    report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
+
+    stored = {
+        c.external_id: c
+        for c in Comment.objects.filter(thread=thread).only(
+            "id", "external_id", "parent_id", "author_id", "author_name", "body", "body_html",
+            "created_at", "content_hash", "path", "depth", "source_state", "version",
+        )
+    }
+    stored_ext_by_id = {c.id: ext for ext, c in stored.items()}
+    incoming = {c.external_id: c for c in record.comments}
+
+    parents: dict[str, str | None] = {
+        ext: stored_ext_by_id.get(c.parent_id) for ext, c in stored.items()
+    }
+    for ext, comment in incoming.items():
+        parent = comment.parent_id
+        if parent is not None and parent not in incoming and parent not in stored:
+            report.warnings.append(
+                f"{path}: {comment.location}: comment {ext!r} replies to {parent!r}, "
+                "which is not in the thread; attached at top level"
+            )
+            parent = None
+        parents[ext] = parent
+
+    nodes = []
+    for ext, parent in parents.items():
+        source = incoming.get(ext) or stored[ext]
+        nodes.append(Node(key=ext, parent=parent, sort_key=_sibling_order(source.created_at, ext)))
+    try:
+        placements = assign_paths(nodes)
+    except TreeError as exc:
+        raise ImportFailure(path, record.location, f"{exc} (comment ids: {exc.ids})") from None
+
+    authors = _authors_for(record)
+    changed_ids: list[int] = []
+    to_update: list[Comment] = []
+    fields_to_update: set[str] = set()
+    new_by_depth: dict[int, list[tuple[str, Comment]]] = {}
+
+    for ext, placement in placements.items():
+        item = incoming.get(ext)
+        existing = stored.get(ext)
+        author = authors.get(ext) if item else None
+        if existing is None:
+            assert item is not None
+            comment = Comment(
+                thread=thread,
+                external_id=ext,
+                author=author,
+                author_name=item.author,
+                body=item.body,
+                body_html=item.body_html,
+                created_at=item.created_at,
+                content_hash=content_hash(item.body),
+                path=placement.path,
+                depth=placement.depth,
+                state=item.state or Comment.State.PENDING,
+                source_state=item.source_state,
+            )
+            new_by_depth.setdefault(placement.depth, []).append((ext, comment))
+            continue
+        changed = _apply_changes(existing, item, author, placement, stored, parents[ext])
+        if changed:
+            to_update.append(existing)
+            fields_to_update |= changed
+            if "body" in changed:
+                changed_ids.append(existing.id)
+        if item is None:
+            continue
+        if changed - {"path", "depth"}:
+            report.comments_updated += 1
+        else:
+            report.comments_unchanged += 1
+
+    ids_by_ext = {ext: c.id for ext, c in stored.items()}
+    for depth in sorted(new_by_depth):
+        level = new_by_depth[depth]
+        for ext, comment in level:
+            parent_ext = parents[ext]
+            comment.parent_id = ids_by_ext[parent_ext] if parent_ext is not None else None
+        Comment.objects.bulk_create([c for _, c in level], batch_size=BULK_BATCH)
+        for ext, comment in level:
+            ids_by_ext[ext] = comment.id
+            changed_ids.append(comment.id)
+        report.comments_new += len(level)
+
+    if to_update:
+        Comment.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=BULK_BATCH)
+
+    if thread_status == "new":
+        report.threads_new += 1
+    elif thread_status == "updated" or new_by_depth or to_update:
+        report.threads_updated += 1
+    else:
+        report.threads_unchanged += 1
+
+    if changed_ids:
+        comments_changed.send(sender=Comment, comment_ids=changed_ids)
+    return thread
+
+
+def _check_duplicates(record: ThreadRecord, path: Path | str) -> None:
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for comment in record.comments:
+        if comment.external_id in seen:
+            duplicates.append(comment.external_id)
+        seen.add(comment.external_id)
+    if duplicates:
+        raise ImportFailure(
+            path, record.location, f"duplicate comment ids: {', '.join(sorted(set(duplicates)))}"
+        )
+
+
+def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
+    values = {
+        "title": record.title[:500],
+        "url": record.url,
+        "author_name": record.author,
+        "published_at": record.published_at,
+        "lead": record.lead,
+    }
+    thread = (
+        Thread.objects.select_for_update()
+        .filter(source=record.source, external_id=record.external_id)
+        .first()
+    )
+    if thread is None:
+        return Thread.objects.create(
+            source=record.source, external_id=record.external_id, **values
+        ), "new"
+    changed = [name for name, value in values.items() if getattr(thread, name) != value]
+    if not changed:
+        return thread, "unchanged"
+    for name in changed:
+        setattr(thread, name, values[name])
+    thread.save(update_fields=[*changed, "updated_at"])
+    return thread, "updated"
+
+
+def _sibling_order(created_at: datetime | None, external_id: str) -> tuple[bool, str, str]:
+    # Undated comments (scraped pages) keep their id order, after dated ones.
+    return (created_at is None, created_at.isoformat() if created_at else "", external_id)
+
+
+def _authors_for(record: ThreadRecord) -> dict[str, Author]:
+    """Author rows for the record's comments, created as needed, by comment id."""
+    salt = settings.AUTHOR_HASH_SALT
+    identities: dict[str, tuple[str, str, str]] = {}  # comment ext -> (identity, name, email)
+    for comment in record.comments:
+        if comment.author_email:
+            email_hash = salted_hash(salt, "email", comment.author_email.strip().lower())
+            identities[comment.external_id] = (email_hash, comment.author, email_hash)
+        elif comment.author:
+            identity = salted_hash(salt, "name", record.source, comment.author)
+            identities[comment.external_id] = (identity, comment.author, "")
+    wanted = {identity: (name, email) for identity, name, email in identities.values()}
+    existing = {a.identity: a for a in Author.objects.filter(identity__in=list(wanted))}
+    missing = [
+        Author(identity=identity, name=name, email_hash=email)
+        for identity, (name, email) in wanted.items()
+        if identity not in existing
+    ]
+    if missing:
+        Author.objects.bulk_create(missing, batch_size=BULK_BATCH, ignore_conflicts=True)
+        existing.update(
+            (a.identity, a)
+            for a in Author.objects.filter(identity__in=[a.identity for a in missing])
+        )
+    return {ext: existing[identity] for ext, (identity, _, _) in identities.items()}
+
+
+def _apply_changes(
+    comment: Comment,
+    item: CommentRecord | None,
+    author: Author | None,
+    placement: object,
+    stored: dict[str, Comment],
+    parent_ext: str | None,
+) -> set[str]:
+    """Copy what differs onto `comment`; return the names of changed fields."""
+    changed: set[str] = set()
+    if item is not None:
+        wanted_parent = stored[parent_ext].id if parent_ext in stored else None
+        updates = {
+            "body": item.body,
+            "body_html": item.body_html,
+            "author_name": item.author,
+            "created_at": item.created_at,
+            "source_state": item.source_state,
+            "author_id": author.id if author else None,
+        }
+        if parent_ext is None or parent_ext in stored:
+            updates["parent_id"] = wanted_parent
+        for name, value in updates.items():
+            if getattr(comment, name) != value:
+                setattr(comment, name, value)
+                changed.add(name)
+        if "body" in changed:
+            comment.content_hash = content_hash(item.body)
+            # A moderator who saw the old text must not act on the new one blindly.
+            comment.version += 1
+            changed |= {"content_hash", "version"}
+    for name in ("path", "depth"):
+        value = getattr(placement, name)
+        if getattr(comment, name) != value:
+            setattr(comment, name, value)
+            changed.add(name)
+    return changed
+
+
+def threads_import_paths(
+    *,
+    paths: Iterable[Path],
+    fmt: str = "auto",
+    skip_invalid: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import each file in its own transaction; failures are collected per file."""
+    total = ImportReport()
+    for path in paths:
+        try:
+            total.merge(
+                threads_import_file(
+                    path=path, fmt=fmt, skip_invalid=skip_invalid, on_progress=on_progress
+                )
+            )
+        except ImportFailure as exc:
+            total.files += 1
+            total.errors.append(str(exc))
+    return total
