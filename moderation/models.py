@@ -31,7 +31,7 @@ class Action(models.TextChoices):
     # System-only: a score crossed (or fell back under) a review threshold.
     QUEUE = "queue", "Entered review queue"
     UNQUEUE = "unqueue", "Left review queue"
-    IMPORT = "import", "Imported with source state"
+    UNDO = "undo", "Undo"
 
 
 class ToxicityScore(models.Model):
@@ -58,6 +58,18 @@ class ToxicityScore(models.Model):
         return f"{self.model_key}: {self.top_label}={self.top_score:.3f}"
 
 
+class AppendOnlyError(Exception):
+    """Decisions are an audit log: they are never changed or removed."""
+
+
+class DecisionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Decision rows cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("Decision rows cannot be deleted")
+
+
 class Decision(models.Model):
     """Append-only audit row: who did what to which comment version, and why.
 
@@ -80,12 +92,16 @@ class Decision(models.Model):
     reason = models.CharField(max_length=32, choices=ReasonCode.choices, blank=True)
     note = models.TextField(blank=True)
     comment_version = models.PositiveIntegerField(help_text="The version acted on.")
+    # The text decided on: a machine never overrides a human on the same text.
+    content_hash = models.CharField(max_length=64, blank=True)
     # The machine's view at that moment.
     top_label = models.CharField(max_length=32, blank=True)
     top_score = models.FloatField(null=True, blank=True)
     model_key = models.CharField(max_length=200, blank=True)
     threshold = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -94,6 +110,18 @@ class Decision(models.Model):
             models.Index(fields=["actor", "created_at"], name="decision_actor_created"),
         ]
         permissions = [("moderate_comment", "Can moderate comments")]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Decision rows cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Decision rows cannot be deleted")
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.actor_id is None
 
     def __str__(self) -> str:
         who = self.actor or "system"
