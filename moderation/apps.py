@@ -1,7 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_moderators_group(sender, using="default", **kwargs) -> None:
+    # See moderation/accounts.py: a flush empties auth_group but re-runs only
+    # post_migrate, so the group from migration 0002 is re-created here.
+    from .accounts import moderators_group_ensure
+
+    moderators_group_ensure()
 
 
 class ModerationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "moderation"
     verbose_name = "Moderation"
+
+    def ready(self) -> None:
+        post_migrate.connect(
+            _ensure_moderators_group, sender=self, dispatch_uid="moderation_moderators_group"
+        )

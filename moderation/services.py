@@ -35,6 +35,10 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 
+# What a moderator can take back with comment_undo (an undo can be undone too).
+UNDOABLE = (Action.APPROVE, Action.FLAG, Action.HIDE, Action.RESTORE, Action.UNDO)
+
+
 class ModerationError(Exception):
     """An action was refused; nothing was written."""
 
@@ -61,6 +65,9 @@ class StaleDecision(ModerationError):
             who = last.actor.get_username() if last.actor else "the system"
             what = f"{who} {last.get_action_display().lower()} it ({last.from_state} -> " \
                    f"{last.to_state}) at {last.created_at:%Y-%m-%d %H:%M:%S %Z}"
+            if last.comment_version + 1 < comment.version:
+                # The last decision is not the last change: a re-import came after it.
+                what += ", and its text changed after that"
         else:
             what = "its text changed (re-imported)"
         super().__init__(
@@ -145,16 +152,24 @@ def comment_act(
         to_state = TRANSITIONS[action].get(locked.state)
         if to_state is None:
             raise IllegalTransition(locked, action)
-        return _record(locked, action=action, to_state=to_state, actor=actor, reason=reason,
-                       note=note, ml=ml)
+        decision = _record(locked, action=action, to_state=to_state, actor=actor,
+                           reason=reason, note=note, ml=ml)
+    _sync(comment, locked)
+    return decision
 
 
 def comment_undo(*, decision: Decision, actor: AbstractBaseUser) -> Decision:
     """Reverse a decision with a new one (the log is never rewritten).
 
     Only while the comment is still as that decision left it: if anything
-    happened since, StaleDecision says what.
+    happened since, StaleDecision says what. Only moderation actions (not the
+    policy's queue bookkeeping) can be undone.
     """
+    if decision.action not in UNDOABLE:
+        raise ModerationError(
+            f"decision #{decision.pk} ({decision.action}) cannot be undone; "
+            f"only {', '.join(UNDOABLE)} can"
+        )
     with transaction.atomic():
         locked = _lock(decision.comment_id)
         _check_version(locked, decision.comment_version + 1)
@@ -180,8 +195,10 @@ def comment_review_mark(*, comment: Comment | int, needs_review: bool,
             return None
         locked.needs_review = needs_review
         action = Action.QUEUE if needs_review else Action.UNQUEUE
-        return _record(locked, action=action, to_state=locked.state, actor=None, reason="",
-                       note="", ml=ml, extra_fields=["needs_review"])
+        decision = _record(locked, action=action, to_state=locked.state, actor=None,
+                           reason="", note="", ml=ml, extra_fields=["needs_review"])
+    _sync(comment, locked)
+    return decision
 
 
 def comment_branch_hide(
@@ -194,9 +211,11 @@ def comment_branch_hide(
 ) -> list[Decision]:
     """Hide a comment and every reply under it: one Decision per comment hidden.
 
-    Locks the whole subtree (in path order, so two branch hides that overlap
-    lock in the same order and cannot deadlock). The version check applies to
-    the comment the moderator clicked; replies already hidden are left alone.
+    This is the issue's `branch_hide`. Locks the whole subtree (in path order,
+    so two branch hides that overlap lock in the same order and cannot
+    deadlock). The version check applies to the comment the moderator
+    clicked; replies already hidden are left alone, and so is the system
+    (actor None) on any reply a human already decided on.
     """
     _check_reason(reason)
     with transaction.atomic():
@@ -206,7 +225,7 @@ def comment_branch_hide(
         decisions = []
         for node in branch:
             to_state = TRANSITIONS[Action.HIDE].get(node.state)
-            if to_state is None:
+            if to_state is None or (actor is None and _human_decided(node)):
                 continue
             decisions.append(
                 _record(node, action=Action.HIDE, to_state=to_state, actor=actor, reason=reason,
@@ -244,6 +263,13 @@ def comments_act(
         if decision is not None:
             result.decisions.append(decision)
     return result
+
+
+def _sync(comment: Comment | int, locked: Comment) -> None:
+    """Let the caller's instance show what was just written, not the stale row."""
+    if isinstance(comment, Comment) and comment is not locked:
+        for name in ("state", "version", "needs_review", "updated_at"):
+            setattr(comment, name, getattr(locked, name))
 
 
 def _lock(comment: Comment | int) -> Comment:
