@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from moderation.accounts import moderator_create
 
 DEMO_USERNAME = "moderator"
 DEMO_PASSWORD = "threadkeeper-demo"
@@ -17,10 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("demo_setup creates a known password; run it with DEBUG=1 only.")
-        user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
-        user.is_staff = True
-        user.set_password(DEMO_PASSWORD)
-        user.save()
+        # The same service as `create_moderator`; the well-known demo password
+        # would fail the validators, which is fine only because DEBUG is on.
+        moderator_create(username=DEMO_USERNAME, password=DEMO_PASSWORD, validate=False)
         call_command("import_threads", str(Path(settings.BASE_DIR) / "fixtures"))
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,374 @@
+"""Django admin as a working surface for moderators and site admins.
+
+Every state change here goes through moderation.services (the same code path
+as the dashboard, the API and the scoring policy). Decisions and scores are
+read-only; list pages run a fixed number of queries whatever the page size.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.module_loading import import_string
+from django.utils.text import Truncator
+
+from threads.models import Comment, Thread
+
+from . import services
+from .accounts import MODERATE_PERMISSION
+from .models import Action, Decision, ReasonCode, ToxicityScore
+
+# Provided by the scoring pipeline; the admin works (and says so) without it.
+RESCORE_ENTRY_POINT = "moderation.scoring.pipeline.comments_enqueue_scoring"
+# How many per-comment refusals to list before summarising the rest.
+MAX_REFUSALS_SHOWN = 20
+SEEN_VERSION_FIELD = "_seen_version_{}"
+
+State = Comment.State
+
+
+class ModeratePermissionMixin:
+    """Actions marked permissions=["moderate"] need moderation.moderate_comment."""
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(MODERATE_PERMISSION)
+
+
+class ReadOnlyAdminMixin:
+    """Audit data: viewable, never added, changed or deleted through admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _thread_moderation_url(thread_id: int) -> str | None:
+    # The dashboard names its thread page moderation:thread; until it is
+    # installed the admin simply shows no link.
+    try:
+        return reverse("moderation:thread", kwargs={"thread_id": thread_id})
+    except NoReverseMatch:
+        return None
+
+
+# --- Threads -----------------------------------------------------------------
+
+
+@admin.register(Thread)
+class ThreadAdmin(admin.ModelAdmin):
+    list_display = [
+        "title_or_id", "source", "published_at", "total_count", "pending_count",
+        "flagged_count", "hidden_count", "approved_count", "moderation_link",
+    ]
+    list_filter = ["source"]
+    search_fields = ["title", "external_id", "author_name", "url"]
+    date_hierarchy = "published_at"
+    readonly_fields = ["imported_at", "updated_at"]
+
+    def get_queryset(self, request):
+        # One query for the page: the counts are annotations, not a query per row.
+        by_state = {
+            f"{state}_count": Count("comments", filter=Q(comments__state=state))
+            for state in State.values
+        }
+        return super().get_queryset(request).annotate(total_count=Count("comments"), **by_state)
+
+    @admin.display(description="Thread", ordering="title")
+    def title_or_id(self, obj: Thread) -> str:
+        return str(obj)
+
+    @admin.display(description="Comments", ordering="total_count")
+    def total_count(self, obj: Thread) -> int:
+        return obj.total_count
+
+    @admin.display(description="Pending", ordering="pending_count")
+    def pending_count(self, obj: Thread) -> int:
+        return obj.pending_count
+
+    @admin.display(description="Flagged", ordering="flagged_count")
+    def flagged_count(self, obj: Thread) -> int:
+        return obj.flagged_count
+
+    @admin.display(description="Hidden", ordering="hidden_count")
+    def hidden_count(self, obj: Thread) -> int:
+        return obj.hidden_count
+
+    @admin.display(description="Approved", ordering="approved_count")
+    def approved_count(self, obj: Thread) -> int:
+        return obj.approved_count
+
+    @admin.display(description="Moderate")
+    def moderation_link(self, obj: Thread) -> str:
+        comments = reverse("admin:threads_comment_changelist") + f"?thread__id__exact={obj.pk}"
+        url = _thread_moderation_url(obj.pk)
+        if url is None:
+            return format_html('<a href="{}">comments</a>', comments)
+        return format_html('<a href="{}">queue view</a> · <a href="{}">comments</a>',
+                           url, comments)
+
+
+# --- Comments ----------------------------------------------------------------
+
+
+class ScoreBandFilter(admin.SimpleListFilter):
+    title = "toxicity score"
+    parameter_name = "score"
+    BANDS = {
+        "high": ("0.8 and above", Q(toxicity__gte=0.8)),
+        "medium": ("0.5 to 0.8", Q(toxicity__gte=0.5, toxicity__lt=0.8)),
+        "low": ("0.2 to 0.5", Q(toxicity__gte=0.2, toxicity__lt=0.5)),
+        "clean": ("below 0.2", Q(toxicity__lt=0.2)),
+        "unscored": ("not scored", Q(toxicity__isnull=True)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        band = self.BANDS.get(self.value() or "")
+        return queryset.filter(band[1]) if band else queryset
+
+
+class LabelFilter(admin.SimpleListFilter):
+    title = "top label"
+    parameter_name = "label"
+
+    def lookups(self, request, model_admin):
+        labels = (
+            Comment.objects.exclude(toxicity_label="")
+            .order_by("toxicity_label").values_list("toxicity_label", flat=True).distinct()
+        )
+        return [(label, label) for label in labels]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(toxicity_label=self.value()) if self.value() else queryset
+
+
+class ModerationActionForm(ActionForm):
+    """The action bar: a reason and a note go into every Decision the action writes."""
+
+    reason = forms.ChoiceField(
+        choices=[("", "reason…"), *ReasonCode.choices], required=False
+    )
+    note = forms.CharField(required=False, max_length=1000,
+                           widget=forms.TextInput(attrs={"placeholder": "note"}))
+
+
+class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Decision
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    ordering = ["-created_at", "-id"]
+    fields = ["created_at", "actor", "action", "from_state", "to_state", "reason", "note",
+              "comment_version", "top_label", "top_score", "model_key", "threshold"]
+    readonly_fields = fields
+    verbose_name_plural = "Decision history (read-only)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Comment)
+class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
+    list_display = ["excerpt", "thread", "author_name", "state", "top_score", "created_at",
+                    "seen_version"]
+    list_select_related = ["thread"]
+    list_filter = ["state", "needs_review", "thread__source", LabelFilter, ScoreBandFilter]
+    search_fields = ["body", "author_name", "author__name", "external_id"]
+    raw_id_fields = ["thread", "parent", "author"]
+    actions = ["approve", "flag", "hide", "restore", "rescore"]
+    action_form = ModerationActionForm
+    inlines = [DecisionInline]
+    list_per_page = 50
+    # State changes only through the actions (services); nothing is edited by hand.
+    fields = ["thread", "parent", "external_id", "author", "author_name", "created_at",
+              "state", "needs_review", "toxicity", "toxicity_label", "version", "body",
+              "body_html", "source_state", "content_hash", "path", "depth", "imported_at",
+              "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # comments come from imports
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # read-only form; the actions below change state
+
+    @admin.display(description="Comment")
+    def excerpt(self, obj: Comment) -> str:
+        # Plain text: the admin escapes it. Never mark comment bodies safe.
+        return Truncator(" ".join(obj.body.split())).chars(80) or "(empty)"
+
+    @admin.display(description="Top score", ordering="toxicity")
+    def top_score(self, obj: Comment) -> str:
+        if obj.toxicity is None:
+            return "—"
+        return f"{obj.toxicity_label} {obj.toxicity:.2f}"
+
+    @admin.display(description="Version")
+    def seen_version(self, obj: Comment) -> str:
+        # The version this page showed travels with the action, so an action on
+        # a comment someone else changed meanwhile is refused as stale.
+        return format_html('{}<input type="hidden" name="{}" value="{}">',
+                           obj.version, SEEN_VERSION_FIELD.format(obj.pk), obj.version)
+
+    def _moderate(self, request: HttpRequest, queryset: QuerySet, action: str, done: str):
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        expected: dict[int, int] = {}
+        for pk in ids:
+            raw = request.POST.get(SEEN_VERSION_FIELD.format(pk), "")
+            if raw.isdigit():
+                expected[pk] = int(raw)
+        result = services.comments_act(
+            comment_ids=ids, action=action, actor=request.user,
+            reason=request.POST.get("reason", ""), note=request.POST.get("note", ""),
+            expected_versions=expected,
+        )
+        if result.decisions:
+            count = len(result.decisions)
+            self.message_user(request, f"{count} comment{'s' * (count != 1)} {done}.",
+                              messages.SUCCESS)
+        for refusal in result.refused[:MAX_REFUSALS_SHOWN]:
+            self.message_user(request, str(refusal), messages.WARNING)
+        if len(result.refused) > MAX_REFUSALS_SHOWN:
+            more = len(result.refused) - MAX_REFUSALS_SHOWN
+            self.message_user(request, f"… and {more} more not {done}.", messages.WARNING)
+
+    @admin.action(description="Approve selected comments", permissions=["moderate"])
+    def approve(self, request, queryset):
+        self._moderate(request, queryset, Action.APPROVE, "approved")
+
+    @admin.action(description="Flag selected comments", permissions=["moderate"])
+    def flag(self, request, queryset):
+        self._moderate(request, queryset, Action.FLAG, "flagged")
+
+    @admin.action(description="Hide selected comments", permissions=["moderate"])
+    def hide(self, request, queryset):
+        self._moderate(request, queryset, Action.HIDE, "hidden")
+
+    @admin.action(description="Restore selected hidden comments", permissions=["moderate"])
+    def restore(self, request, queryset):
+        self._moderate(request, queryset, Action.RESTORE, "restored")
+
+    @admin.action(description="Re-score selected comments", permissions=["moderate"])
+    def rescore(self, request, queryset):
+        try:
+            enqueue = import_string(RESCORE_ENTRY_POINT)
+        except ImportError:
+            self.message_user(
+                request,
+                f"Scoring pipeline not installed ({RESCORE_ENTRY_POINT} is missing); "
+                "nothing was re-scored.",
+                messages.ERROR,
+            )
+            return
+        ids = list(queryset.values_list("pk", flat=True))
+        enqueue(comment_ids=ids, force=True)
+        self.message_user(request, f"{len(ids)} comments queued for re-scoring.",
+                          messages.SUCCESS)
+
+
+# --- Decisions and scores (read-only) -----------------------------------------
+
+
+class AutomaticFilter(admin.SimpleListFilter):
+    title = "made by"
+    parameter_name = "by"
+
+    def lookups(self, request, model_admin):
+        return [("human", "a moderator"), ("system", "the system")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "human":
+            return queryset.filter(actor__isnull=False)
+        if self.value() == "system":
+            return queryset.filter(actor__isnull=True)
+        return queryset
+
+
+CSV_COLUMNS = ["id", "created_at", "actor", "action", "from_state", "to_state", "reason",
+               "note", "comment_id", "comment_external_id", "thread", "comment_version",
+               "content_hash", "top_label", "top_score", "model_key", "threshold"]
+
+
+def _csv_cell(value: object) -> object:
+    # Notes and ids are user-controlled: a leading =, +, -, @ would run as a
+    # formula in a spreadsheet (CSV injection), so such cells get a quote.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "who", "action", "comment_link", "from_state", "to_state",
+                    "reason", "top_label", "top_score", "model_key"]
+    list_filter = [AutomaticFilter, ("actor", admin.RelatedOnlyFieldListFilter), "action",
+                   "reason", "created_at"]
+    list_select_related = ["actor", "comment"]
+    search_fields = ["note", "comment__external_id", "actor__username"]
+    date_hierarchy = "created_at"
+    actions = ["export_csv"]
+    list_per_page = 100
+
+    @admin.display(description="By", ordering="actor__username")
+    def who(self, obj: Decision) -> str:
+        return obj.actor.get_username() if obj.actor else "system"
+
+    @admin.display(description="Comment")
+    def comment_link(self, obj: Decision) -> str:
+        url = reverse("admin:threads_comment_change", args=[obj.comment_id])
+        return format_html('<a href="{}">#{} {}</a>', url, obj.comment_id,
+                           Truncator(obj.comment.body).chars(40))
+
+    @admin.action(description="Export selected decisions as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = queryset.select_related("actor", "comment", "comment__thread").order_by(
+            "created_at", "id"
+        )
+
+        def lines() -> Iterator[str]:
+            writer = csv.writer(_Echo())
+            yield writer.writerow(CSV_COLUMNS)
+            # iterator(): a year of decisions streams without loading them all.
+            for d in rows.iterator(chunk_size=2000):
+                yield writer.writerow([_csv_cell(v) for v in (
+                    d.pk, d.created_at.isoformat(),
+                    d.actor.get_username() if d.actor else "system", d.action,
+                    d.from_state, d.to_state, d.reason, d.note, d.comment_id,
+                    d.comment.external_id, str(d.comment.thread), d.comment_version,
+                    d.content_hash, d.top_label, d.top_score, d.model_key, d.threshold,
+                )])
+
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="decisions-{stamp}.csv"'
+        return response
+
+
+@admin.register(ToxicityScore)
+class ToxicityScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["comment", "model_key", "top_label", "top_score", "scored_at"]
+    list_filter = ["model_key", "top_label"]
+    list_select_related = ["comment"]
+    search_fields = ["comment__body", "model_key"]
+    raw_id_fields = ["comment"]
