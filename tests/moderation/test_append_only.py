@@ -49,9 +49,9 @@ def test_admin_refuses_change_and_delete_even_for_superusers(client, decision):
 
 
 def test_database_refuses_update(decision):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE moderation_decision SET note = 'rewritten'")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("UPDATE moderation_decision SET note = 'rewritten'")
     assert Decision.objects.get(pk=decision.pk).note == "original"
 
 
@@ -60,9 +60,8 @@ def test_database_refuses_delete(decision):
         pytest.skip("SQLite has no DELETE trigger: Django empties SQLite tables with DELETE "
                     "(flush); see migration 0003")
     with pytest.raises(DatabaseError, match="append-only: DELETE refused"), \
-            transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM moderation_decision")
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM moderation_decision")
     assert Decision.objects.filter(pk=decision.pk).exists()
 
 

@@ -14,8 +14,8 @@ from moderation.services import (
     ModerationError,
     StaleDecision,
 )
-from threads.models import Comment
 from tests.factories import CommentFactory, ModeratorFactory
+from threads.models import Comment
 
 pytestmark = pytest.mark.django_db
 
