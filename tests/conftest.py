@@ -14,3 +14,9 @@ def import_json(tmp_path):
         return threads_import_file(path=path, **kwargs)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests create many users; the production hasher costs ~0.3 s per password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
