@@ -133,3 +133,24 @@ def test_create_moderator_promotes_an_existing_user():
     moderator_create(username="erin")
     user = get_user_model().objects.get(pk=user.pk)
     assert user.is_staff and user.has_perm(MODERATE_PERMISSION)
+
+
+@override_settings(LOGIN_URL="/accounts/login/")
+def test_mixin_applies_the_same_rule(staff, moderator):
+    from django.views import View
+
+    from moderation.permissions import ModeratorRequiredMixin
+
+    class Queue(ModeratorRequiredMixin, View):
+        def get(self, request):
+            return HttpResponse("queue")
+
+    view = Queue.as_view()
+    request = RequestFactory().get("/queue/")
+    request.user = AnonymousUser()
+    assert view(request)["Location"] == "/accounts/login/?next=/queue/"
+    request.user = staff
+    with pytest.raises(PermissionDenied):
+        view(request)
+    request.user = moderator
+    assert view(request).content == b"queue"
