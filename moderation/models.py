@@ -111,6 +111,10 @@ class Decision(models.Model):
         ]
         permissions = [("moderate_comment", "Can moderate comments")]
 
+    def __str__(self) -> str:
+        who = self.actor or "system"
+        return f"{who} {self.action} #{self.comment_id} {self.from_state}->{self.to_state}"
+
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyError("Decision rows cannot be updated")
@@ -122,7 +126,3 @@ class Decision(models.Model):
     @property
     def is_automatic(self) -> bool:
         return self.actor_id is None
-
-    def __str__(self) -> str:
-        who = self.actor or "system"
-        return f"{who} {self.action} #{self.comment_id} {self.from_state}->{self.to_state}"

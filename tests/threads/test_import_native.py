@@ -15,18 +15,46 @@ pytestmark = pytest.mark.django_db
 
 
 def thread_doc(comments, external_id="t1", **fields):
-    return {"threads": [{"source": "site", "external_id": external_id, "title": "Title",
-                         **fields, "comments": comments}]}
+    return {
+        "threads": [
+            {
+                "source": "site",
+                "external_id": external_id,
+                "title": "Title",
+                **fields,
+                "comments": comments,
+            }
+        ]
+    }
 
 
-NESTED = thread_doc([
-    {"external_id": "1", "author": "Ann", "body": "first", "created_at": "2024-05-01T10:00:00Z",
-     "replies": [
-         {"external_id": "2", "author": "Bob", "body": "reply", "created_at": "2024-05-01T11:00:00Z",
-          "replies": [{"external_id": "3", "body": "deeper", "created_at": "2024-05-01T12:00:00"}]},
-     ]},
-    {"external_id": "4", "author": "Ann", "body": "second top", "created_at": "2024-05-01T09:00:00Z"},
-])
+NESTED = thread_doc(
+    [
+        {
+            "external_id": "1",
+            "author": "Ann",
+            "body": "first",
+            "created_at": "2024-05-01T10:00:00Z",
+            "replies": [
+                {
+                    "external_id": "2",
+                    "author": "Bob",
+                    "body": "reply",
+                    "created_at": "2024-05-01T11:00:00Z",
+                    "replies": [
+                        {"external_id": "3", "body": "deeper", "created_at": "2024-05-01T12:00:00"}
+                    ],
+                },
+            ],
+        },
+        {
+            "external_id": "4",
+            "author": "Ann",
+            "body": "second top",
+            "created_at": "2024-05-01T09:00:00Z",
+        },
+    ]
+)
 
 
 def database_snapshot():
@@ -40,7 +68,9 @@ def database_snapshot():
 def test_nested_import_builds_the_tree(import_json):
     report = import_json(NESTED)
     assert (report.threads_new, report.comments_new) == (1, 4)
-    rows = list(Comment.objects.order_by("path").values_list("external_id", "depth", "parent__external_id"))
+    rows = list(
+        Comment.objects.order_by("path").values_list("external_id", "depth", "parent__external_id")
+    )
     # "4" was posted before "1", so it is shown first among top-level comments.
     assert rows == [("4", 0, None), ("1", 0, None), ("2", 1, "1"), ("3", 2, "2")]
     naive = Comment.objects.get(external_id="3").created_at
@@ -50,13 +80,35 @@ def test_nested_import_builds_the_tree(import_json):
 
 
 def test_flat_list_with_parent_ids_equals_nested(import_json):
-    flat = thread_doc([
-        {"external_id": "3", "parent_id": "2", "body": "deeper", "created_at": "2024-05-01T12:00:00"},
-        {"external_id": "2", "parent_id": "1", "author": "Bob", "body": "reply",
-         "created_at": "2024-05-01T11:00:00Z"},
-        {"external_id": "1", "author": "Ann", "body": "first", "created_at": "2024-05-01T10:00:00Z"},
-        {"external_id": "4", "author": "Ann", "body": "second top", "created_at": "2024-05-01T09:00:00Z"},
-    ])
+    flat = thread_doc(
+        [
+            {
+                "external_id": "3",
+                "parent_id": "2",
+                "body": "deeper",
+                "created_at": "2024-05-01T12:00:00",
+            },
+            {
+                "external_id": "2",
+                "parent_id": "1",
+                "author": "Bob",
+                "body": "reply",
+                "created_at": "2024-05-01T11:00:00Z",
+            },
+            {
+                "external_id": "1",
+                "author": "Ann",
+                "body": "first",
+                "created_at": "2024-05-01T10:00:00Z",
+            },
+            {
+                "external_id": "4",
+                "author": "Ann",
+                "body": "second top",
+                "created_at": "2024-05-01T09:00:00Z",
+            },
+        ]
+    )
     import_json(flat)
     rows = list(Comment.objects.order_by("path").values_list("external_id", "depth"))
     assert rows == [("4", 0), ("1", 0), ("2", 1), ("3", 2)]
@@ -86,9 +138,18 @@ def test_changed_body_updates_comment_and_hash(import_json):
 
 def test_new_reply_in_a_later_export_attaches_to_stored_parent(import_json):
     import_json(NESTED)
-    report = import_json(thread_doc([
-        {"external_id": "5", "parent_id": "1", "body": "late reply", "created_at": "2024-05-02T00:00:00Z"}
-    ]))
+    report = import_json(
+        thread_doc(
+            [
+                {
+                    "external_id": "5",
+                    "parent_id": "1",
+                    "body": "late reply",
+                    "created_at": "2024-05-02T00:00:00Z",
+                }
+            ]
+        )
+    )
     assert report.comments_new == 1 and not report.warnings
     rows = list(Comment.objects.order_by("path").values_list("external_id", flat=True))
     assert rows == ["4", "1", "2", "3", "5"]
@@ -99,19 +160,26 @@ def test_missing_parent_attaches_at_top_level_with_a_warning(import_json):
     assert report.comments_new == 1
     orphan = Comment.objects.get(external_id="9")
     assert orphan.parent is None and orphan.depth == 0
-    assert len(report.warnings) == 1 and "'404'" in report.warnings[0] and "'9'" in report.warnings[0]
+    assert (
+        len(report.warnings) == 1 and "'404'" in report.warnings[0] and "'9'" in report.warnings[0]
+    )
 
 
 def test_cycle_is_an_error_naming_the_ids_and_changes_nothing(import_json):
     import_json(NESTED, name="first.json")
     before = database_snapshot()
-    cyclic = {"threads": [
-        {"external_id": "ok", "comments": [{"external_id": "x", "body": "fine"}]},
-        {"external_id": "loop", "comments": [
-            {"external_id": "a", "parent_id": "b", "body": "1"},
-            {"external_id": "b", "parent_id": "a", "body": "2"},
-        ]},
-    ]}
+    cyclic = {
+        "threads": [
+            {"external_id": "ok", "comments": [{"external_id": "x", "body": "fine"}]},
+            {
+                "external_id": "loop",
+                "comments": [
+                    {"external_id": "a", "parent_id": "b", "body": "1"},
+                    {"external_id": "b", "parent_id": "a", "body": "2"},
+                ],
+            },
+        ]
+    }
     with pytest.raises(ImportFailure) as info:
         import_json(cyclic, name="cyclic.json")
     message = str(info.value)
@@ -122,9 +190,14 @@ def test_cycle_is_an_error_naming_the_ids_and_changes_nothing(import_json):
 
 def test_duplicate_external_id_is_an_error(import_json):
     with pytest.raises(ImportFailure, match=r"duplicate comment ids: 7"):
-        import_json(thread_doc([
-            {"external_id": "7", "body": "one"}, {"external_id": "7", "body": "two"},
-        ]))
+        import_json(
+            thread_doc(
+                [
+                    {"external_id": "7", "body": "one"},
+                    {"external_id": "7", "body": "two"},
+                ]
+            )
+        )
     assert not Comment.objects.exists() and not Thread.objects.exists()
 
 
@@ -153,7 +226,9 @@ def test_bom_and_crlf_are_accepted(tmp_path):
 
 def test_invalid_utf8_names_the_byte_offset(tmp_path):
     path = tmp_path / "latin1.json"
-    data = json.dumps(thread_doc([{"external_id": "1", "body": "caf\u00e9"}]), ensure_ascii=False).encode()
+    data = json.dumps(
+        thread_doc([{"external_id": "1", "body": "caf\u00e9"}]), ensure_ascii=False
+    ).encode()
     data = data.replace("é".encode(), b"\xe9")
     path.write_bytes(data)
     with pytest.raises(ImportFailure) as info:
@@ -166,21 +241,28 @@ def test_emoji_rtl_and_a_one_megabyte_body_survive_exactly(import_json):
     rtl = "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627 \u202eevil\u202c"
     emoji = "\U0001f600\U0001f469\u200d\U0001f4bb flags \U0001f1fa\U0001f1e6"
     huge = ("x" * 1023 + "\n") * 1024
-    import_json(thread_doc([
-        {"external_id": "r", "body": rtl}, {"external_id": "e", "body": emoji},
-        {"external_id": "h", "body": huge},
-    ]))
+    import_json(
+        thread_doc(
+            [
+                {"external_id": "r", "body": rtl},
+                {"external_id": "e", "body": emoji},
+                {"external_id": "h", "body": huge},
+            ]
+        )
+    )
     assert Comment.objects.get(external_id="r").body == rtl
     assert Comment.objects.get(external_id="e").body == emoji
     assert Comment.objects.get(external_id="h").body == huge and len(huge) == 1024 * 1024
 
 
 def test_failed_file_changes_nothing_but_skip_invalid_keeps_good_threads(tmp_path, import_json):
-    document = {"threads": [
-        {"external_id": "good", "comments": [{"external_id": "1", "body": "fine"}]},
-        {"external_id": "bad", "comments": [{"external_id": "1"}]},  # no body
-        {"external_id": "good2", "comments": [{"external_id": "1", "body": "fine too"}]},
-    ]}
+    document = {
+        "threads": [
+            {"external_id": "good", "comments": [{"external_id": "1", "body": "fine"}]},
+            {"external_id": "bad", "comments": [{"external_id": "1"}]},  # no body
+            {"external_id": "good2", "comments": [{"external_id": "1", "body": "fine too"}]},
+        ]
+    }
     with pytest.raises(ImportFailure, match=r"threads\[1\]\.comments\[0\].*body"):
         import_json(document)
     assert not Thread.objects.exists()
@@ -213,7 +295,7 @@ def test_jsonl_streams_comments_grouped_by_thread(tmp_path):
 def test_jsonl_malformed_line_is_named(tmp_path):
     path = tmp_path / "bad.jsonl"
     good = json.dumps({"thread": {"external_id": "a"}, "external_id": "1", "body": "ok"})
-    path.write_text(f"{good}\n{{\"thread\": oops}}\n", encoding="utf-8")
+    path.write_text(f'{good}\n{{"thread": oops}}\n', encoding="utf-8")
     with pytest.raises(ImportFailure, match=r"line 2 column \d+: malformed JSON"):
         threads_import_file(path=path)
     assert not Comment.objects.exists()

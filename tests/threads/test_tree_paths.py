@@ -25,7 +25,9 @@ def trees(draw, max_size=40):
     ids = draw(
         st.lists(
             st.text("abcxyz0123456789", min_size=1, max_size=4),
-            min_size=size, max_size=size, unique=True,
+            min_size=size,
+            max_size=size,
+            unique=True,
         )
     )
     nodes = []
@@ -70,11 +72,15 @@ def record_for(nodes, external_id="t"):
         )
         for ext, parent, minutes in nodes
     ]
-    return ThreadRecord(source="test", external_id=external_id, location="thread", comments=comments)
+    return ThreadRecord(
+        source="test", external_id=external_id, location="thread", comments=comments
+    )
 
 
 @pytest.mark.django_db
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(nodes=trees())
 def test_path_order_is_depth_first_order(nodes):
     with transaction.atomic():
@@ -121,7 +127,9 @@ def chain_with_branches(length, branch_at):
 
 @pytest.mark.django_db
 def test_deep_tree_past_flat_depth_keeps_depth_first_order_and_selectors():
-    nodes = chain_with_branches(FLAT_DEPTH + 30, branch_at=[3, FLAT_DEPTH - 1, FLAT_DEPTH + 5, FLAT_DEPTH + 20])
+    nodes = chain_with_branches(
+        FLAT_DEPTH + 30, branch_at=[3, FLAT_DEPTH - 1, FLAT_DEPTH + 5, FLAT_DEPTH + 20]
+    )
     thread = thread_import(record=record_for(nodes), report=ImportReport(), path="generated")
     stored = [(c.external_id, c.depth) for c in thread_comments(thread=thread)]
     assert stored == expected_depth_first(nodes)
