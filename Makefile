@@ -8,7 +8,7 @@ PORT ?= 8000
 # Tests never need a real secret; a deployment sets its own.
 TEST_ENV := SECRET_KEY=test-only-insecure-key DEBUG=0
 
-.PHONY: install demo test test-sqlite test-postgres lint services bench
+.PHONY: install demo test test-sqlite test-postgres lint services browser bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,12 +22,16 @@ install: $(VENV)/.installed
 services:
 	@bash scripts/services.sh
 
+# Debian's Chromium for the browser tests (Playwright's own download is not reachable).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 demo: install
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v0
 	DEBUG=1 $(BIN)/python manage.py demo_setup
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install services
+test: install services browser
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider
 	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 

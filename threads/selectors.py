@@ -41,10 +41,11 @@ def comment_subtree(*, comment: Comment, include_self: bool = True) -> QuerySet[
 
 def comment_ancestors(*, comment: Comment) -> list[Comment]:
     """Ancestors from the top-level comment down to the parent."""
-    prefix_depth = min(comment.depth, FLAT_DEPTH)
-    prefixes = [comment.path[: SEGMENT_WIDTH * n] for n in range(1, prefix_depth + 1)]
+    # A comment at depth d < FLAT_DEPTH has d + 1 segments; its ancestors are
+    # the d shorter prefixes.
+    levels = min(comment.depth, FLAT_DEPTH)
+    prefixes = [comment.path[: SEGMENT_WIDTH * n] for n in range(1, levels + 1)]
     if comment.depth < FLAT_DEPTH:
-        prefixes = prefixes[:-1] if prefixes else []
         ancestors = Comment.objects.filter(thread_id=comment.thread_id, path__in=prefixes)
         return list(ancestors.select_related("author").order_by("path"))
     # Deeper than FLAT_DEPTH (pathological chains): the nearest earlier comment

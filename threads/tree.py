@@ -62,7 +62,7 @@ def find_cycle(nodes: dict[Hashable, Node]) -> list[Hashable] | None:
             walk.append(key)
             key = nodes[key].parent
         if key is not None and state.get(key) == 1:
-            return walk[walk.index(key):]
+            return walk[walk.index(key) :]
         for done in walk:
             state[done] = 2
     return None

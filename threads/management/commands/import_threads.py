@@ -48,4 +48,6 @@ class Command(BaseCommand):
         else:
             self.stdout.write(report.summary())
         if report.errors:
-            raise CommandError(f"{len(report.errors)} file(s) failed; nothing was imported from them")
+            raise CommandError(
+                f"{len(report.errors)} file(s) failed; nothing was imported from them"
+            )

@@ -1,0 +1,318 @@
+"""The native JSON / JSONL import: idempotency, tree faults, hostile and odd input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from threads.importers import ImportFailure, sniff
+from threads.models import Author, Comment, Thread
+from threads.services import threads_import_file
+
+pytestmark = pytest.mark.django_db
+
+
+def thread_doc(comments, external_id="t1", **fields):
+    return {
+        "threads": [
+            {
+                "source": "site",
+                "external_id": external_id,
+                "title": "Title",
+                **fields,
+                "comments": comments,
+            }
+        ]
+    }
+
+
+NESTED = thread_doc(
+    [
+        {
+            "external_id": "1",
+            "author": "Ann",
+            "body": "first",
+            "created_at": "2024-05-01T10:00:00Z",
+            "replies": [
+                {
+                    "external_id": "2",
+                    "author": "Bob",
+                    "body": "reply",
+                    "created_at": "2024-05-01T11:00:00Z",
+                    "replies": [
+                        {"external_id": "3", "body": "deeper", "created_at": "2024-05-01T12:00:00"}
+                    ],
+                },
+            ],
+        },
+        {
+            "external_id": "4",
+            "author": "Ann",
+            "body": "second top",
+            "created_at": "2024-05-01T09:00:00Z",
+        },
+    ]
+)
+
+
+def database_snapshot():
+    return (
+        list(Thread.objects.order_by("id").values()),
+        list(Comment.objects.order_by("id").values()),
+        list(Author.objects.order_by("id").values()),
+    )
+
+
+def test_nested_import_builds_the_tree(import_json):
+    report = import_json(NESTED)
+    assert (report.threads_new, report.comments_new) == (1, 4)
+    rows = list(
+        Comment.objects.order_by("path").values_list("external_id", "depth", "parent__external_id")
+    )
+    # "4" was posted before "1", so it is shown first among top-level comments.
+    assert rows == [("4", 0, None), ("1", 0, None), ("2", 1, "1"), ("3", 2, "2")]
+    naive = Comment.objects.get(external_id="3").created_at
+    assert naive.utcoffset().total_seconds() == 0  # naive times are taken as UTC
+    # One author recognised across comments; no e-mail or name hash in clear.
+    assert Author.objects.filter(name="Ann").count() == 1
+
+
+def test_flat_list_with_parent_ids_equals_nested(import_json):
+    flat = thread_doc(
+        [
+            {
+                "external_id": "3",
+                "parent_id": "2",
+                "body": "deeper",
+                "created_at": "2024-05-01T12:00:00",
+            },
+            {
+                "external_id": "2",
+                "parent_id": "1",
+                "author": "Bob",
+                "body": "reply",
+                "created_at": "2024-05-01T11:00:00Z",
+            },
+            {
+                "external_id": "1",
+                "author": "Ann",
+                "body": "first",
+                "created_at": "2024-05-01T10:00:00Z",
+            },
+            {
+                "external_id": "4",
+                "author": "Ann",
+                "body": "second top",
+                "created_at": "2024-05-01T09:00:00Z",
+            },
+        ]
+    )
+    import_json(flat)
+    rows = list(Comment.objects.order_by("path").values_list("external_id", "depth"))
+    assert rows == [("4", 0), ("1", 0), ("2", 1), ("3", 2)]
+
+
+def test_reimport_is_idempotent(import_json):
+    import_json(NESTED)
+    before = database_snapshot()
+    report = import_json(NESTED)
+    assert (report.threads_new, report.threads_updated, report.threads_unchanged) == (0, 0, 1)
+    assert (report.comments_new, report.comments_updated, report.comments_unchanged) == (0, 0, 4)
+    assert database_snapshot()[1] == before[1]
+
+
+def test_changed_body_updates_comment_and_hash(import_json):
+    import_json(NESTED)
+    original = Comment.objects.get(external_id="2")
+    changed = json.loads(json.dumps(NESTED))
+    changed["threads"][0]["comments"][0]["replies"][0]["body"] = "reply, edited"
+    report = import_json(changed)
+    assert (report.comments_updated, report.comments_unchanged, report.threads_updated) == (1, 3, 1)
+    edited = Comment.objects.get(external_id="2")
+    assert edited.body == "reply, edited"
+    assert edited.content_hash != original.content_hash
+    assert edited.version == original.version + 1
+
+
+def test_new_reply_in_a_later_export_attaches_to_stored_parent(import_json):
+    import_json(NESTED)
+    report = import_json(
+        thread_doc(
+            [
+                {
+                    "external_id": "5",
+                    "parent_id": "1",
+                    "body": "late reply",
+                    "created_at": "2024-05-02T00:00:00Z",
+                }
+            ]
+        )
+    )
+    assert report.comments_new == 1 and not report.warnings
+    rows = list(Comment.objects.order_by("path").values_list("external_id", flat=True))
+    assert rows == ["4", "1", "2", "3", "5"]
+
+
+def test_missing_parent_attaches_at_top_level_with_a_warning(import_json):
+    report = import_json(thread_doc([{"external_id": "9", "parent_id": "404", "body": "orphan"}]))
+    assert report.comments_new == 1
+    orphan = Comment.objects.get(external_id="9")
+    assert orphan.parent is None and orphan.depth == 0
+    assert (
+        len(report.warnings) == 1 and "'404'" in report.warnings[0] and "'9'" in report.warnings[0]
+    )
+
+
+def test_cycle_is_an_error_naming_the_ids_and_changes_nothing(import_json):
+    import_json(NESTED, name="first.json")
+    before = database_snapshot()
+    cyclic = {
+        "threads": [
+            {"external_id": "ok", "comments": [{"external_id": "x", "body": "fine"}]},
+            {
+                "external_id": "loop",
+                "comments": [
+                    {"external_id": "a", "parent_id": "b", "body": "1"},
+                    {"external_id": "b", "parent_id": "a", "body": "2"},
+                ],
+            },
+        ]
+    }
+    with pytest.raises(ImportFailure) as info:
+        import_json(cyclic, name="cyclic.json")
+    message = str(info.value)
+    assert "cyclic.json" in message and "threads[1]" in message
+    assert "'a'" in message and "'b'" in message
+    assert database_snapshot() == before
+
+
+def test_duplicate_external_id_is_an_error(import_json):
+    with pytest.raises(ImportFailure, match=r"duplicate comment ids: 7"):
+        import_json(
+            thread_doc(
+                [
+                    {"external_id": "7", "body": "one"},
+                    {"external_id": "7", "body": "two"},
+                ]
+            )
+        )
+    assert not Comment.objects.exists() and not Thread.objects.exists()
+
+
+def test_malformed_json_reports_line_and_column(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"threads": [\n  {"external_id": "a",\n   "comments": [}\n]}')
+    with pytest.raises(ImportFailure) as info:
+        threads_import_file(path=path, fmt="json")
+    assert info.value.location == "line 3 column 17"
+    assert str(path) in str(info.value)
+
+
+def test_empty_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_bytes(b"")
+    with pytest.raises(ImportFailure, match="empty"):
+        threads_import_file(path=path)
+
+
+def test_bom_and_crlf_are_accepted(tmp_path):
+    path = tmp_path / "windows.json"
+    text = json.dumps(NESTED, indent=2).replace("\n", "\r\n")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert threads_import_file(path=path).comments_new == 4
+
+
+def test_invalid_utf8_names_the_byte_offset(tmp_path):
+    path = tmp_path / "latin1.json"
+    data = json.dumps(
+        thread_doc([{"external_id": "1", "body": "caf\u00e9"}]), ensure_ascii=False
+    ).encode()
+    data = data.replace("é".encode(), b"\xe9")
+    path.write_bytes(data)
+    with pytest.raises(ImportFailure) as info:
+        threads_import_file(path=path)
+    offset = data.index(b"\xe9")
+    assert info.value.location == f"byte offset {offset}"
+
+
+def test_emoji_rtl_and_a_one_megabyte_body_survive_exactly(import_json):
+    rtl = "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627 \u202eevil\u202c"
+    emoji = "\U0001f600\U0001f469\u200d\U0001f4bb flags \U0001f1fa\U0001f1e6"
+    huge = ("x" * 1023 + "\n") * 1024
+    import_json(
+        thread_doc(
+            [
+                {"external_id": "r", "body": rtl},
+                {"external_id": "e", "body": emoji},
+                {"external_id": "h", "body": huge},
+            ]
+        )
+    )
+    assert Comment.objects.get(external_id="r").body == rtl
+    assert Comment.objects.get(external_id="e").body == emoji
+    assert Comment.objects.get(external_id="h").body == huge and len(huge) == 1024 * 1024
+
+
+def test_failed_file_changes_nothing_but_skip_invalid_keeps_good_threads(tmp_path, import_json):
+    document = {
+        "threads": [
+            {"external_id": "good", "comments": [{"external_id": "1", "body": "fine"}]},
+            {"external_id": "bad", "comments": [{"external_id": "1"}]},  # no body
+            {"external_id": "good2", "comments": [{"external_id": "1", "body": "fine too"}]},
+        ]
+    }
+    with pytest.raises(ImportFailure, match=r"threads\[1\]\.comments\[0\].*body"):
+        import_json(document)
+    assert not Thread.objects.exists()
+    report = import_json(document, skip_invalid=True)
+    assert sorted(Thread.objects.values_list("external_id", flat=True)) == ["good", "good2"]
+    assert len(report.skipped) == 1 and "threads[1]" in report.skipped[0]
+
+
+def write_jsonl(path, rows):
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+
+
+def test_jsonl_streams_comments_grouped_by_thread(tmp_path):
+    thread = {"source": "site", "external_id": "j1", "title": "JSONL thread"}
+    rows = [
+        {"thread": thread, "external_id": "1", "body": "top"},
+        {"thread": thread, "external_id": "2", "parent_id": "1", "body": "reply"},
+        {"thread": {"source": "site", "external_id": "j2"}, "external_id": "1", "body": "other"},
+    ]
+    path = tmp_path / "comments.jsonl"
+    write_jsonl(path, rows)
+    assert sniff(path) == "jsonl"
+    report = threads_import_file(path=path)
+    assert (report.threads_new, report.comments_new) == (2, 3)
+    reply = Comment.objects.get(thread__external_id="j1", external_id="2")
+    assert reply.parent.external_id == "1" and reply.thread.title == "JSONL thread"
+    assert threads_import_file(path=path).comments_unchanged == 3
+
+
+def test_jsonl_malformed_line_is_named(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    good = json.dumps({"thread": {"external_id": "a"}, "external_id": "1", "body": "ok"})
+    path.write_text(f'{good}\n{{"thread": oops}}\n', encoding="utf-8")
+    with pytest.raises(ImportFailure, match=r"line 2 column \d+: malformed JSON"):
+        threads_import_file(path=path)
+    assert not Comment.objects.exists()
+    report = threads_import_file(path=path, skip_invalid=True)
+    assert report.comments_new == 1 and "line 2" in report.skipped[0]
+
+
+def test_command_prints_summary_json_and_fails_loudly(tmp_path, capsys):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(NESTED))
+    call_command("import_threads", str(good), "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["comments_new"] == 4 and summary["threads_new"] == 1
+    call_command("import_threads", str(tmp_path))
+    assert "comments 0 new / 0 updated / 4 unchanged" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(CommandError, match="1 file"):
+        call_command("import_threads", str(bad))
+    assert "bad.json: line 1 column 2" in capsys.readouterr().err
