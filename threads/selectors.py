@@ -44,7 +44,7 @@ def comment_ancestors(*, comment: Comment) -> list[Comment]:
     prefix_depth = min(comment.depth, FLAT_DEPTH)
     prefixes = [comment.path[: SEGMENT_WIDTH * n] for n in range(1, prefix_depth + 1)]
     if comment.depth < FLAT_DEPTH:
-        prefixes = prefixes[:-1] if prefixes else []
+        # Depth d has d ancestors, whose paths are the first 1..d segments.
         ancestors = Comment.objects.filter(thread_id=comment.thread_id, path__in=prefixes)
         return list(ancestors.select_related("author").order_by("path"))
     # Deeper than FLAT_DEPTH (pathological chains): the nearest earlier comment
