@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils.formats import number_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
+from moderation.models import ReasonCode
 from moderation.queue import COUNT_CAP, TABS, review_threshold
 
 register = template.Library()
@@ -85,3 +90,65 @@ def queue_tabs() -> list[tuple[str, str]]:
 @register.filter
 def lookup(mapping: dict | None, key: Any) -> Any:
     return (mapping or {}).get(key)
+
+
+# Links and the reason picker are rendered on every card and thread node: a
+# `{% url %}` costs a full reverse() each time, so each URL shape is reversed
+# once and filled in by string replacement (the ids are integers).
+_SENTINEL = 987654321
+
+
+@cache
+def _url_shape(name: str) -> tuple[str, str]:
+    prefix, _, suffix = reverse(name, args=[_SENTINEL]).partition(str(_SENTINEL))
+    return prefix, suffix
+
+
+def _fill(name: str, pk: Any) -> str:
+    prefix, suffix = _url_shape(name)
+    return f"{prefix}{int(pk)}{suffix}"
+
+
+@register.filter
+def author_url(pk: Any) -> str:
+    return _fill("moderation:author", pk)
+
+
+@register.filter
+def thread_url(pk: Any) -> str:
+    return _fill("moderation:thread", pk)
+
+
+@register.filter
+def history_url(pk: Any) -> str:
+    return _fill("moderation:comment_history", pk)
+
+
+@register.filter
+def context_url(pk: Any) -> str:
+    return _fill("moderation:comment_context", pk)
+
+
+@cache
+def _reason_options(selected: str) -> str:
+    return format_html_join(
+        "", '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if value == selected else "", label)
+         for value, label in ReasonCode.choices),
+    )
+
+
+@register.simple_tag
+def reason_options(selected: str = "other") -> str:
+    """The reason <option>s with one preselected (escaped once, then reused)."""
+    return _reason_options(selected)
+
+
+@register.simple_tag
+def act_url() -> str:
+    return _act_url()
+
+
+@cache
+def _act_url() -> str:
+    return reverse("moderation:act")
