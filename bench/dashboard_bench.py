@@ -50,7 +50,15 @@ PASSWORD = "bench-password-not-secret"
 MODEL_KEY = "detoxify:original:bench"
 LABELS = ["toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"]
 LABEL_WEIGHTS = [60, 3, 12, 5, 15, 5]
-WORDS = ["the", "a", "court", "ruling", "article", "policy", "people", "think", "really", "government", "free", "speech", "why", "would", "anyone", "believe", "this", "nonsense", "agree", "disagree", "good", "point", "source", "link", "read", "again", "wrong", "right", "stupid", "idiot", "clown", "garbage", "thanks", "great", "piece", "data", "vote", "market", "tax", "price", "school", "city", "police", "judge", "law", "platform", "ban", "users", "report", "never", "always", "maybe", "actually", "literally", "honestly", "obviously", "shameful", "brilliant"]
+WORDS = [
+    "the", "a", "court", "ruling", "article", "policy", "people", "think", "really",
+    "government", "free", "speech", "why", "would", "anyone", "believe", "this", "nonsense",
+    "agree", "disagree", "good", "point", "source", "link", "read", "again", "wrong", "right",
+    "stupid", "idiot", "clown", "garbage", "thanks", "great", "piece", "data", "vote",
+    "market", "tax", "price", "school", "city", "police", "judge", "law", "platform", "ban",
+    "users", "report", "never", "always", "maybe", "actually", "literally", "honestly",
+    "obviously", "shameful", "brilliant",
+]
 
 
 # --- loading -------------------------------------------------------------------
