@@ -1,0 +1,417 @@
+"""Reads for the moderator dashboard: queue tabs, sorts, filters, keyset pages, counts.
+
+Every function here runs a fixed number of queries, whatever the page size or
+the thread size: the dashboard's latency must not grow with the data.
+
+Keyset pagination: a page ends with a cursor (the last row's sort value and
+id) and the next page starts strictly after it, so a page deep in a queue of a
+million rows costs what the first page costs, and acting on cards while paging
+never skips or repeats one (OFFSET would). Rows whose sort value is NULL (an
+unscored comment, a comment without a date) come after all the others, in id
+order: the cursor records which of the two phases it is in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Abs, Substr
+from django.utils.dateparse import parse_datetime
+
+from threads.models import Comment, Thread
+
+from .models import Action, Decision, ToxicityScore
+
+State = Comment.State
+
+TABS: dict[str, str] = {
+    "review": "Needs review",
+    "flagged": "Flagged",
+    "hidden": "Hidden",
+    "approved": "Approved",
+    "all": "All",
+}
+SORTS: dict[str, str] = {
+    "score": "Highest score",
+    "newest": "Newest",
+    "oldest": "Oldest",
+    "uncertain": "Most uncertain",
+}
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+# Tab counts stop at this many: counting a million approved comments exactly
+# costs a scan on every page view and tells a moderator nothing "10,000+" does not.
+COUNT_CAP = 10_000
+EXCERPT_CHARS = 160
+# detoxify's labels (original and unbiased models), offered in the label filter.
+KNOWN_LABELS = (
+    "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack",
+    "sexual_explicit",
+)
+
+
+class QueueError(ValueError):
+    """A bad tab, sort, filter or cursor in the URL; the message says which."""
+
+
+def review_threshold() -> float:
+    """The score a comment is judged against for "most uncertain".
+
+    Until per-label thresholds exist (moderation/policy.py), one setting.
+    """
+    return float(getattr(settings, "MODERATION_REVIEW_THRESHOLD", 0.5))
+
+
+def tab_queryset(tab: str) -> QuerySet[Comment]:
+    if tab == "review":
+        return Comment.objects.filter(state=State.PENDING, needs_review=True)
+    if tab == "flagged":
+        return Comment.objects.filter(state=State.FLAGGED)
+    if tab == "hidden":
+        return Comment.objects.filter(state=State.HIDDEN)
+    if tab == "approved":
+        return Comment.objects.filter(state=State.APPROVED)
+    if tab == "all":
+        return Comment.objects.all()
+    raise QueueError(f"unknown tab {tab!r}; use one of: {', '.join(TABS)}")
+
+
+def comment_in_tab(comment: Comment, tab: str) -> bool:
+    if tab == "review":
+        return comment.state == State.PENDING and comment.needs_review
+    if tab == "all":
+        return True
+    return comment.state == tab
+
+
+def queue_counts() -> dict[str, int]:
+    """Comments per tab, each capped at COUNT_CAP + 1 (shown as "10,000+").
+
+    One bounded query per tab: each reads at most COUNT_CAP + 1 index entries.
+    """
+    return {tab: tab_queryset(tab)[: COUNT_CAP + 1].count() for tab in TABS}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    thread_id: int | None = None
+    label: str = ""
+    score_min: float | None = None
+    score_max: float | None = None
+    author_id: int | None = None
+    source: str = ""
+
+    @classmethod
+    def from_query(cls, params: Any) -> QueueFilters:
+        return cls(
+            thread_id=_int_param(params, "thread"),
+            label=(params.get("label") or "").strip()[:32],
+            score_min=_float_param(params, "min"),
+            score_max=_float_param(params, "max"),
+            author_id=_int_param(params, "author"),
+            source=(params.get("source") or "").strip()[:32],
+        )
+
+    def apply(self, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
+        if self.thread_id is not None:
+            queryset = queryset.filter(thread_id=self.thread_id)
+        if self.label:
+            queryset = queryset.filter(toxicity_label=self.label)
+        if self.score_min is not None:
+            queryset = queryset.filter(toxicity__gte=self.score_min)
+        if self.score_max is not None:
+            queryset = queryset.filter(toxicity__lte=self.score_max)
+        if self.author_id is not None:
+            queryset = queryset.filter(author_id=self.author_id)
+        if self.source:
+            queryset = queryset.filter(thread__source=self.source)
+        return queryset
+
+    def as_query(self) -> dict[str, str]:
+        """The non-empty filters as URL parameters (for links that keep them)."""
+        pairs = {
+            "thread": self.thread_id,
+            "label": self.label,
+            "min": self.score_min,
+            "max": self.score_max,
+            "author": self.author_id,
+            "source": self.source,
+        }
+        return {key: str(value) for key, value in pairs.items() if value not in (None, "")}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.as_query())
+
+
+def _int_param(params: Any, name: str) -> int | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise QueueError(f"{name} must be a whole number, not {raw[:20]!r}") from None
+
+
+def _float_param(params: Any, name: str) -> float | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise QueueError(f"{name} must be a number between 0 and 1, not {raw[:20]!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise QueueError(f"{name} must be between 0 and 1, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    """How a sort orders rows: an expression, a direction, and its NULL-free filter."""
+
+    key: str
+    expression: Any
+    descending: bool
+    is_datetime: bool = False
+
+
+def sort_spec(sort: str) -> SortSpec:
+    if sort == "score":
+        return SortSpec("score", F("toxicity"), descending=True)
+    if sort == "newest":
+        return SortSpec("newest", F("created_at"), descending=True, is_datetime=True)
+    if sort == "oldest":
+        return SortSpec("oldest", F("created_at"), descending=False, is_datetime=True)
+    if sort == "uncertain":
+        return SortSpec(
+            "uncertain", Abs(F("toxicity") - Value(review_threshold())), descending=False
+        )
+    raise QueueError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: in the valued phase (value, id) or the NULL phase (id)."""
+
+    null_phase: bool
+    value: Any
+    last_id: int
+
+    def encode(self, spec: SortSpec) -> str:
+        value = self.value
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        raw = json.dumps([int(self.null_phase), value, self.last_id]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, spec: SortSpec) -> Cursor:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            phase, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+            if not isinstance(last_id, int):
+                raise ValueError("id")
+            if phase:
+                return cls(True, None, last_id)
+            if spec.is_datetime:
+                parsed = parse_datetime(value)
+                if parsed is None:
+                    raise ValueError("date")
+                return cls(False, parsed, last_id)
+            return cls(False, float(value), last_id)
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise QueueError("the page cursor in the URL is damaged; start from the top") from None
+
+
+@dataclass
+class QueuePage:
+    comments: list[Comment]
+    next_cursor: str | None
+    scores: dict[int, ToxicityScore] = field(default_factory=dict)
+
+
+def card_queryset(queryset: QuerySet[Comment]) -> QuerySet[Comment]:
+    """What a card shows, in the same query: thread, author, parent excerpt."""
+    return queryset.select_related("thread", "author").annotate(
+        parent_excerpt=Substr("parent__body", 1, EXCERPT_CHARS + 1),
+        parent_author=F("parent__author_name"),
+    ).defer("body_html", "thread__lead")
+
+
+def queue_page(
+    *,
+    tab: str,
+    sort: str = "score",
+    filters: QueueFilters | None = None,
+    after: str | None = None,
+    size: int = DEFAULT_PAGE_SIZE,
+) -> QueuePage:
+    """One page of a tab: at most two queries for the rows, one for their scores."""
+    spec = sort_spec(sort)
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    base = (filters or QueueFilters()).apply(tab_queryset(tab))
+    cursor = Cursor.decode(after, spec) if after else None
+    rows: list[Comment] = []
+
+    if cursor is None or not cursor.null_phase:
+        valued = base.annotate(sort_value=spec.expression).filter(sort_value__isnull=False)
+        if cursor is not None:
+            if spec.descending:
+                valued = valued.filter(
+                    Q(sort_value__lt=cursor.value)
+                    | Q(sort_value=cursor.value, id__lt=cursor.last_id)
+                )
+            else:
+                valued = valued.filter(
+                    Q(sort_value__gt=cursor.value)
+                    | Q(sort_value=cursor.value, id__gt=cursor.last_id)
+                )
+        # A plain DESC/ASC (not NULLS LAST) with the NULLs filtered out lets
+        # PostgreSQL walk the (state, needs_review, toxicity) index backwards.
+        order = ("-sort_value", "-id") if spec.descending else ("sort_value", "id")
+        rows = list(card_queryset(valued).order_by(*order)[: size + 1])
+
+    if len(rows) <= size:
+        # The valued rows ran out on this page: continue with the NULL ones.
+        nulls = base.annotate(sort_value=spec.expression).filter(sort_value__isnull=True)
+        if cursor is not None and cursor.null_phase:
+            if spec.descending:
+                nulls = nulls.filter(id__lt=cursor.last_id)
+            else:
+                nulls = nulls.filter(id__gt=cursor.last_id)
+        order = "-id" if spec.descending else "id"
+        rows += list(card_queryset(nulls).order_by(order)[: size + 1 - len(rows)])
+
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        value = last.sort_value
+        next_cursor = Cursor(value is None, value, last.pk).encode(spec)
+    return QueuePage(comments=rows, next_cursor=next_cursor, scores=latest_scores(rows))
+
+
+def latest_scores(comments: Iterable[Comment]) -> dict[int, ToxicityScore]:
+    """The score each card shows, in one query: the newest for the comment's
+    current text, else the newest at all (a re-scoring is pending)."""
+    by_id = {comment.pk: comment for comment in comments}
+    if not by_id:
+        return {}
+    chosen: dict[int, ToxicityScore] = {}
+    candidates = ToxicityScore.objects.filter(comment_id__in=list(by_id)).order_by(
+        "comment_id", "-scored_at", "-id"
+    )
+    for score in candidates:
+        current = chosen.get(score.comment_id)
+        matches = score.content_hash == by_id[score.comment_id].content_hash
+        if current is None or (
+            matches and current.content_hash != by_id[score.comment_id].content_hash
+        ):
+            chosen[score.comment_id] = score
+    return chosen
+
+
+def new_in_tab_count(*, tab: str, since: datetime, exclude_actor_id: int | None) -> int:
+    """Comments that entered the tab since a moment, moved there by someone else.
+
+    Reads the decision log (indexed on created_at): every way into a tab is a
+    Decision (the scoring policy queues with a system decision, people act).
+    """
+    decisions = Decision.objects.filter(created_at__gt=since)
+    if tab == "review":
+        decisions = decisions.filter(action=Action.QUEUE)
+    elif tab != "all":
+        decisions = decisions.filter(to_state=tab)
+    if exclude_actor_id is not None:
+        decisions = decisions.exclude(actor_id=exclude_actor_id)
+    still_there = tab_queryset(tab).filter(pk__in=decisions.values("comment_id"))
+    return still_there[: COUNT_CAP + 1].count()
+
+
+def thread_sources() -> list[str]:
+    """The sources threads came from, for the source filter (one small query)."""
+    return list(Thread.objects.order_by("source").values_list("source", flat=True).distinct())
+
+
+# --- context around one comment ------------------------------------------------
+
+
+def comment_replies(*, comment: Comment, limit: int = 50) -> list[Comment]:
+    """The direct replies, oldest first (display order)."""
+    return list(
+        Comment.objects.filter(parent=comment).select_related("author").order_by("path")[:limit]
+    )
+
+
+# --- thread view ---------------------------------------------------------------
+
+THREAD_CHUNK = 250
+
+
+@dataclass
+class ThreadChunk:
+    comments: list[Comment]
+    next_after: str | None
+
+
+def thread_chunk(*, thread: Thread, after: str | None = None, start: str | None = None,
+                 size: int = THREAD_CHUNK) -> ThreadChunk:
+    """The next `size` comments of a thread in display order (keyset on path).
+
+    One query on the (thread, path) index whatever the thread's size; the
+    page loads the following chunk when the moderator scrolls near the end,
+    so a 10,000-comment thread opens as fast as a 10-comment one.
+    """
+    queryset = Comment.objects.filter(thread=thread)
+    if after:
+        queryset = queryset.filter(path__gt=after)
+    elif start:
+        queryset = queryset.filter(path__gte=start)
+    rows = list(
+        queryset.select_related("author")
+        .defer("body_html")
+        .order_by("path")[: size + 1]
+    )
+    next_after = None
+    if len(rows) > size:
+        rows = rows[:size]
+        next_after = rows[-1].path
+    return ThreadChunk(comments=rows, next_after=next_after)
+
+
+def thread_model_keys(*, thread: Thread) -> list[str]:
+    """The models whose scores appear in the thread (one query)."""
+    return sorted(
+        set(
+            ToxicityScore.objects.filter(comment__thread=thread)
+            .values_list("model_key", flat=True)
+            .distinct()
+        )
+    )
+
+
+def thread_state_counts(*, thread: Thread) -> dict[str, int]:
+    rows = Comment.objects.filter(thread=thread).values("state").annotate(n=Count("id"))
+    counts = {state: 0 for state in State.values}
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+# --- author view ---------------------------------------------------------------
+
+
+def author_state_counts(*, author_id: int) -> dict[str, int]:
+    rows = Comment.objects.filter(author_id=author_id).values("state").annotate(n=Count("id"))
+    counts = {state: 0 for state in State.values}
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts

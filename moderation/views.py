@@ -1,0 +1,432 @@
+"""The moderator dashboard: thin views over moderation.queue (reads) and
+moderation.services (writes).
+
+Every action answers with out-of-band swaps only (`hx-swap="none"` on the
+forms): the acted-on cards, the tab counters, the undo bar and a status line
+arrive in the one response, so what the moderator sees is never a request
+behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from threads.models import Author, Comment, Thread
+from threads.selectors import comment_ancestors
+
+from . import queue
+from .models import Action, Decision, ReasonCode
+from .services import (
+    ModerationError,
+    StaleDecision,
+    comment_act,
+    comment_branch_hide,
+    comment_undo,
+    comments_act,
+)
+
+PERMISSION = "moderation.moderate_comment"
+# Session key: the ids of the decisions the moderator's last action made,
+# which "undo" reverses (each with a new decision).
+LAST_BATCH = "moderation_last_batch"
+ACTIONS = {
+    "approve": Action.APPROVE,
+    "flag": Action.FLAG,
+    "hide": Action.HIDE,
+    "restore": Action.RESTORE,
+}
+PAST = {
+    "approve": "Approved",
+    "flag": "Flagged",
+    "hide": "Hid",
+    "restore": "Restored",
+    "hide_branch": "Hid",
+    "undo": "Undid",
+}
+
+
+def moderator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required (else the login page), then the moderate permission (else 403)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.has_perm(PERMISSION):
+            raise PermissionDenied("Only moderators can use the moderation dashboard.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        return int(request.GET.get("size") or queue.DEFAULT_PAGE_SIZE)
+    except ValueError:
+        return queue.DEFAULT_PAGE_SIZE
+
+
+# --- reads ---------------------------------------------------------------------
+
+
+@moderator_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("moderation:queue", tab="review")
+
+
+@moderator_required
+@require_GET
+def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
+    if tab not in queue.TABS:
+        return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
+    sort = request.GET.get("sort") or "score"
+    try:
+        filters = queue.QueueFilters.from_query(request.GET)
+        page = queue.queue_page(
+            tab=tab, sort=sort, filters=filters, after=request.GET.get("after"),
+            size=_page_size(request),
+        )
+    except queue.QueueError as exc:
+        return _bad_request(str(exc))
+    context = {
+        "tab": tab,
+        "sort": sort,
+        "filters": filters,
+        "page": page,
+        "ctx": "queue",
+        "more_url": _more_url(request, page.next_cursor),
+    }
+    if request.htmx and request.GET.get("after"):
+        # "Load more": only the next cards and the next "load more" button.
+        return render(request, "moderation/partials/card_list.html", context)
+    context.update(
+        tab_counts=queue.queue_counts(),
+        sorts=queue.SORTS,
+        labels=queue.KNOWN_LABELS,
+        sources=queue.thread_sources(),
+        reasons=ReasonCode.choices,
+        loaded_at=timezone.now().isoformat(),
+        filter_query=filters.as_query(),
+    )
+    return render(request, "moderation/queue.html", context)
+
+
+def _more_url(request: HttpRequest, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = request.GET.copy()
+    params["after"] = cursor
+    return f"{request.path}?{params.urlencode()}"
+
+
+@moderator_required
+@require_GET
+def queue_new(request: HttpRequest, tab: str) -> HttpResponse:
+    """Polled by the "N new items" badge."""
+    if tab not in queue.TABS:
+        return _bad_request(f"unknown tab {tab!r}")
+    since = parse_datetime(request.GET.get("since") or "")
+    if since is None:
+        return _bad_request("since must be an ISO 8601 date-time")
+    count = queue.new_in_tab_count(tab=tab, since=since, exclude_actor_id=request.user.pk)
+    return render(request, "moderation/partials/new_items.html",
+                  {"count": count, "cap": queue.COUNT_CAP, "tab": tab})
+
+
+@moderator_required
+@require_GET
+def comment_context(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """Ancestors and direct replies, swapped into the card in place."""
+    comment = get_object_or_404(Comment.objects.select_related("thread"), pk=comment_id)
+    return render(request, "moderation/partials/context.html", {
+        "comment": comment,
+        "ancestors": comment_ancestors(comment=comment),
+        "replies": queue.comment_replies(comment=comment),
+    })
+
+
+@moderator_required
+@require_GET
+def thread_view(request: HttpRequest, thread_id: int) -> HttpResponse:
+    thread = get_object_or_404(Thread.objects.defer("lead"), pk=thread_id)
+    after = request.GET.get("after") or None
+    start = None
+    at = request.GET.get("at")
+    if at and at.isdigit() and not after:
+        # Open at the top-level comment the moderator came from.
+        anchor = Comment.objects.filter(pk=int(at), thread=thread).values_list("path", flat=True)
+        start = next(iter(anchor), None)
+    chunk = queue.thread_chunk(thread=thread, after=after, start=start and start[:6])
+    context = {
+        "thread": thread,
+        "chunk": chunk,
+        "ctx": "thread",
+        "reasons": ReasonCode.choices,
+        "more_url": (f"{request.path}?after={chunk.next_after}" if chunk.next_after else None),
+        "started_late": start is not None and start[:6] != "000000",
+    }
+    if request.htmx and after:
+        return render(request, "moderation/partials/thread_chunk.html", context)
+    context.update(
+        tab_counts=queue.queue_counts(),
+        counts=queue.thread_state_counts(thread=thread),
+        model_keys=queue.thread_model_keys(thread=thread),
+    )
+    return render(request, "moderation/thread.html", context)
+
+
+@moderator_required
+@require_GET
+def author_view(request: HttpRequest, author_id: int) -> HttpResponse:
+    author = get_object_or_404(Author, pk=author_id)
+    filters = queue.QueueFilters(author_id=author.pk)
+    try:
+        page = queue.queue_page(tab="all", sort="newest", filters=filters,
+                                after=request.GET.get("after"), size=_page_size(request))
+    except queue.QueueError as exc:
+        return _bad_request(str(exc))
+    context = {
+        "author": author,
+        "page": page,
+        "ctx": "queue",
+        "tab": "all",
+        "reasons": ReasonCode.choices,
+        "more_url": _more_url(request, page.next_cursor),
+    }
+    if request.htmx and request.GET.get("after"):
+        return render(request, "moderation/partials/card_list.html", context)
+    context["counts"] = queue.author_state_counts(author_id=author.pk)
+    context["tab_counts"] = queue.queue_counts()
+    return render(request, "moderation/author.html", context)
+
+
+@moderator_required
+@require_GET
+def comment_history(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = get_object_or_404(Comment.objects.select_related("thread", "author"),
+                                pk=comment_id)
+    decisions = Decision.objects.filter(comment=comment).select_related("actor").order_by(
+        "-created_at", "-id"
+    )
+    return render(request, "moderation/history.html", {
+        "comment": comment, "decisions": decisions,
+        "score": queue.latest_scores([comment]).get(comment.pk),
+        "tab_counts": queue.queue_counts(),
+    })
+
+
+MY_DECISIONS_PAGE = 50
+
+
+@moderator_required
+@require_GET
+def my_decisions(request: HttpRequest) -> HttpResponse:
+    decisions = Decision.objects.filter(actor=request.user)
+    before = request.GET.get("before")
+    if before and before.isdigit():
+        decisions = decisions.filter(id__lt=int(before))
+    rows = list(
+        decisions.select_related("comment__thread").defer(
+            "comment__body_html", "comment__thread__lead"
+        ).order_by("-id")[: MY_DECISIONS_PAGE + 1]
+    )
+    more = None
+    if len(rows) > MY_DECISIONS_PAGE:
+        rows = rows[:MY_DECISIONS_PAGE]
+        more = f"{request.path}?before={rows[-1].pk}"
+    return render(request, "moderation/my_decisions.html", {
+        "decisions": rows, "more_url": more, "tab_counts": queue.queue_counts(),
+    })
+
+
+# --- actions -------------------------------------------------------------------
+
+
+def _versions(request: HttpRequest, ids: list[int]) -> dict[int, int]:
+    versions = {}
+    for comment_id in ids:
+        raw = request.POST.get(f"v{comment_id}") or (
+            request.POST.get("version") if len(ids) == 1 else None
+        )
+        if raw and raw.isdigit():
+            versions[comment_id] = int(raw)
+    return versions
+
+
+@moderator_required
+@require_POST
+def act(request: HttpRequest) -> HttpResponse:
+    """Approve / flag / hide / restore one or many comments, or hide a branch."""
+    action = request.POST.get("action", "")
+    if action not in ACTIONS and action != "hide_branch":
+        return _bad_request(f"unknown action {action!r}")
+    try:
+        ids = [int(value) for value in request.POST.getlist("comment")]
+    except ValueError:
+        return _bad_request("comment ids must be whole numbers")
+    ctx = "thread" if request.POST.get("ctx") == "thread" else "queue"
+    tab = request.POST.get("tab") or "review"
+    if not ids:
+        return _respond(request, ctx=ctx, tab=tab, cards=[],
+                        flash="Select at least one comment first (x or the checkboxes).")
+    # A reason belongs to flag and hide; approving "for harassment" would be noise.
+    reason = request.POST.get("reason", "") if action in ("flag", "hide", "hide_branch") else ""
+    note = request.POST.get("note", "").strip()[:2000]
+    versions = _versions(request, ids)
+    messages: dict[int, tuple[str, str]] = {}
+    decisions: list[Decision] = []
+
+    if action == "hide_branch":
+        root = get_object_or_404(Comment, pk=ids[0])
+        try:
+            decisions = comment_branch_hide(comment=root, actor=request.user, reason=reason,
+                                            note=note, expected_version=versions.get(root.pk))
+        except ModerationError as exc:
+            messages[root.pk] = _refusal(exc)
+        touched = [root.pk, *(d.comment_id for d in decisions)]
+    elif len(ids) == 1:
+        try:
+            decision = comment_act(comment=ids[0], action=ACTIONS[action], actor=request.user,
+                                   reason=reason, note=note,
+                                   expected_version=versions.get(ids[0]))
+            decisions = [decision] if decision else []
+        except Comment.DoesNotExist:
+            return _bad_request(f"comment #{ids[0]} does not exist")
+        except ModerationError as exc:
+            messages[ids[0]] = _refusal(exc)
+        touched = ids
+    else:
+        result = comments_act(comment_ids=ids, action=ACTIONS[action], actor=request.user,
+                              reason=reason, note=note, expected_versions=versions)
+        decisions = result.decisions
+        for exc in result.refused:
+            comment = getattr(exc, "comment", None)
+            if comment is not None:
+                messages[comment.pk] = _refusal(exc)
+        touched = ids
+
+    if decisions:
+        request.session[LAST_BATCH] = [d.pk for d in decisions]
+    flash = _summary(action, len(decisions), len(messages))
+    return _respond(request, ctx=ctx, tab=tab, cards=touched, messages=messages, flash=flash,
+                    undo_label=flash if decisions else None)
+
+
+def _refusal(exc: ModerationError) -> tuple[str, str]:
+    return ("conflict" if isinstance(exc, StaleDecision) else "error", str(exc))
+
+
+def _summary(action: str, done: int, refused: int) -> str:
+    noun = "comment" if done == 1 else "comments"
+    text = f"{PAST[action]} {done} {noun}" if done else "Nothing changed"
+    if action == "hide_branch" and done:
+        text += " (the branch)"
+    if refused:
+        text += f"; {refused} refused (see the card{'s' if refused > 1 else ''})"
+    return text + "."
+
+
+@moderator_required
+@require_POST
+def undo(request: HttpRequest) -> HttpResponse:
+    """Reverse the moderator's last action with new decisions (the log only grows)."""
+    ctx = "thread" if request.POST.get("ctx") == "thread" else "queue"
+    tab = request.POST.get("tab") or "review"
+    batch = request.session.get(LAST_BATCH) or []
+    decisions = list(
+        Decision.objects.filter(pk__in=batch, actor=request.user).order_by("-id")
+    )
+    if not decisions:
+        return _respond(request, ctx=ctx, tab=tab, cards=[], flash="Nothing to undo.")
+    messages: dict[int, tuple[str, str]] = {}
+    done = 0
+    for decision in decisions:
+        try:
+            comment_undo(decision=decision, actor=request.user)
+            done += 1
+        except ModerationError as exc:
+            messages[decision.comment_id] = _refusal(exc)
+    request.session.pop(LAST_BATCH, None)
+    return _respond(request, ctx=ctx, tab=tab, cards=[d.comment_id for d in decisions],
+                    messages=messages, flash=_summary("undo", done, len(messages)))
+
+
+def _respond(
+    request: HttpRequest,
+    *,
+    ctx: str,
+    tab: str,
+    cards: list[int],
+    flash: str,
+    messages: dict[int, tuple[str, str]] | None = None,
+    undo_label: str | None = None,
+) -> HttpResponse:
+    """Out-of-band swaps: each touched card, the counters, the undo bar, the status."""
+    messages = messages or {}
+    if tab not in queue.TABS:
+        tab = "review"
+    comments = _fresh(cards, ctx)
+    scores = queue.latest_scores(comments)
+    parts = []
+    for comment in comments:
+        kind, text = messages.get(comment.pk, ("", ""))
+        template = (
+            "moderation/partials/node.html" if ctx == "thread" else "moderation/partials/card.html"
+        )
+        parts.append(render_to_string(template, {
+            "c": comment,
+            "score": scores.get(comment.pk),
+            "oob": True,
+            "message": text,
+            "message_kind": kind,
+            "done": ctx == "queue" and not queue.comment_in_tab(comment, tab),
+            "tab": tab,
+            "ctx": ctx,
+            "reasons": ReasonCode.choices,
+        }, request=request))
+    parts.append(render_to_string("moderation/partials/tab_counts.html", {
+        "tab_counts": queue.queue_counts(), "tab": tab, "oob": True,
+    }, request=request))
+    parts.append(render_to_string("moderation/partials/undo_bar.html", {
+        "oob": True, "undo_label": undo_label, "ctx": ctx, "tab": tab,
+    }, request=request))
+    parts.append(render_to_string("moderation/partials/flash.html", {
+        "oob": True, "flash": flash,
+    }, request=request))
+    return HttpResponse("".join(parts))
+
+
+def _fresh(ids: list[int], ctx: str) -> list[Comment]:
+    """The touched comments as they are now, in one query, in the order given."""
+    unique = list(dict.fromkeys(ids))
+    if not unique:
+        return []
+    queryset = Comment.objects.filter(pk__in=unique)
+    if ctx == "queue":
+        queryset = queue.card_queryset(queryset)
+    else:
+        queryset = queryset.select_related("author").defer("body_html")
+    by_id = {comment.pk: comment for comment in queryset}
+    return [by_id[pk] for pk in unique if pk in by_id]
+
+
+__all__ = [
+    "act", "author_view", "comment_context", "comment_history", "home", "moderator_required",
+    "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
+]

@@ -1,0 +1,249 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright.
+
+The live server runs the real app on 127.0.0.1; the browser logs in through
+the login form and works the queue with the keyboard. Screenshots of the
+queue and the thread view are saved to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from moderation.services import comment_hide
+from threads.models import Comment, Thread
+
+from .conftest import (
+    PASSWORD,
+    XSS_BODY,
+    import_threads,
+    make_moderator,
+    score_comment,
+    thread_document,
+)
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
+]
+
+State = Comment.State
+
+BODIES = [
+    "You are an idiot and everyone here knows it.",
+    "This article is garbage, written by clowns for clowns.",
+    XSS_BODY,
+    "Shut up, nobody asked for your stupid opinion.",
+    "I disagree with the premise, but the reporting on the court ruling is solid.",
+    "Does anyone have a link to the original ruling? I'd like to read it.",
+    "Thanks for the thoughtful piece.",
+    "Some of these commenters need to calm down.",
+]
+SCORES = [0.97, 0.91, 0.84, 0.78, 0.62, 0.55, 0.12, 0.31]
+LABELS = ["insult", "toxicity", "toxicity", "insult", "toxicity", "toxicity", "toxicity",
+          "toxicity"]
+
+
+@pytest.fixture
+def browser():
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def seeded(transactional_db, tmp_path, monkeypatch):
+    # Playwright's sync API keeps an event loop running in this thread; the
+    # ORM calls this test makes meanwhile are ordinary blocking calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    document = thread_document("court", BODIES, title="Court bans social network nationwide")
+    # A second-level reply so the thread view shows indentation.
+    document["comments"][5]["parent_id"] = "court-4"
+    document["comments"][7]["parent_id"] = "court-5"
+    import_threads(tmp_path, [document, thread_document("quiet", ["Lovely photos."],
+                                                          title="Spring in the park")])
+    for comment in Comment.objects.filter(thread__external_id="court"):
+        index = int(comment.external_id.split("-")[1])
+        score_comment(comment, SCORES[index], label=LABELS[index])
+    score_comment(Comment.objects.get(external_id="quiet-0"), 0.02,
+                  model_key="fallback:lexicon:v1")
+    return make_moderator("mod")
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next=/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def queue_order(page) -> list[int]:
+    return [int(pk) for pk in page.eval_on_selector_all(
+        "#card-list article[data-card]", "els => els.map(e => e.dataset.id)")]
+
+
+def count(page, tab: str) -> str:
+    return page.text_content(f'[data-count="{tab}"]').strip()
+
+
+def test_moderator_works_the_queue_with_the_keyboard(browser, live_server, seeded):
+    dialogs: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page, live_server, "mod")
+    page.wait_for_url("**/queue/review/")
+
+    expected = list(Comment.objects.filter(needs_review=True).order_by("-toxicity")
+                    .values_list("pk", flat=True))
+    assert queue_order(page) == expected
+    assert count(page, "review") == "6"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=False)
+
+    # The hostile comment renders as text and runs nothing.
+    xss = Comment.objects.get(body=XSS_BODY)
+    assert page.inner_text(f"#c-{xss.pk} .body") == XSS_BODY
+    assert page.locator(f"#c-{xss.pk} .body img").count() == 0
+
+    # Keys typed in a text field are text, not shortcuts.
+    first = expected[0]
+    page.fill(f"#c-{first} input[name=note]", "")
+    page.type(f"#c-{first} input[name=note]", "hah")
+    assert Comment.objects.get(pk=first).state == State.PENDING
+    page.keyboard.press("Escape")
+
+    # The first card has the focus; h hides it with the suggested reason.
+    page.click(f"#c-{first} .body")
+    page.keyboard.press("h")
+    page.wait_for_selector(f"#c-{first}.state-hidden")
+    assert count(page, "review") == "5"
+    assert count(page, "hidden") == "1"
+    hidden = Comment.objects.get(pk=first)
+    assert hidden.state == State.HIDDEN
+    assert hidden.decisions.get().reason == "harassment"  # from its top label, insult
+    assert hidden.decisions.get().note == "hah"
+    # The focus moved on to the next card.
+    assert page.evaluate("document.activeElement.dataset.id") == str(expected[1])
+
+    page.reload()
+    assert first not in queue_order(page)
+    assert count(page, "hidden") == "1"
+
+    # Undo with u: a new decision puts it back.
+    page.goto(f"{live_server.url}/queue/hidden/")
+    page.keyboard.press("r")
+    page.wait_for_selector(f"#c-{first}.state-approved")
+    page.keyboard.press("u")
+    page.wait_for_selector(f"#c-{first}.state-hidden")
+    assert Comment.objects.get(pk=first).state == State.HIDDEN
+
+    # Bulk: select two with x, approve both with a.
+    page.goto(f"{live_server.url}/queue/review/")
+    second, third = queue_order(page)[:2]
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    assert page.text_content("#selected-count") == "2 selected"
+    page.keyboard.press("a")
+    page.wait_for_selector(f"#c-{third}.state-approved")
+    page.wait_for_selector(f"#c-{second}.state-approved")
+    assert count(page, "review") == "3"
+    assert set(Comment.objects.filter(pk__in=[second, third]).values_list("state", flat=True)) \
+        == {State.APPROVED}
+
+    # Shift-click selects a range.
+    page.reload()
+    ids = queue_order(page)
+    page.click(f"#c-{ids[0]} [data-select]")
+    page.click(f"#c-{ids[2]} [data-select]", modifiers=["Shift"])
+    assert page.text_content("#selected-count") == "3 selected"
+
+    # "Show context" expands ancestors and replies in place.
+    reply = Comment.objects.get(external_id="court-5")
+    page.goto(f"{live_server.url}/queue/review/")
+    page.click(f"#c-{reply.pk} [data-context]")
+    page.wait_for_selector(f"#ctx-{reply.pk} .ctx")
+    assert "I disagree with the premise" in page.inner_text(f"#ctx-{reply.pk}")
+    assert "calm down" in page.inner_text(f"#ctx-{reply.pk}")
+
+    # The help overlay.
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("Escape")
+    assert dialogs == []
+
+
+def test_stale_action_shows_the_conflict(browser, live_server, seeded):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, live_server, "mod")
+    page.wait_for_url("**/queue/review/")
+    target = queue_order(page)[0]
+    # Another moderator hides it after this page was loaded.
+    comment_hide(comment=Comment.objects.get(pk=target), actor=make_moderator("alice"),
+                 reason="spam")
+    page.keyboard.press("a")
+    notice = page.wait_for_selector(f"#c-{target} .notice-conflict")
+    assert "alice hide it (pending -> hidden)" in notice.inner_text()
+    assert page.is_visible(f"#c-{target}.state-hidden")  # the card refreshed
+    assert Comment.objects.get(pk=target).state == State.HIDDEN
+    # The focus stays on the card that needs a look.
+    assert page.evaluate("document.activeElement.dataset.id") == str(target)
+
+
+def test_thread_view_and_phone_width(browser, live_server, seeded):
+    dialogs: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page, live_server, "mod")
+    page.wait_for_url("**/queue/review/")
+    thread = Thread.objects.get(external_id="court")
+    xss = Comment.objects.get(body=XSS_BODY)
+    comment_hide(comment=xss, actor=None)
+    page.goto(f"{live_server.url}/threads/{thread.pk}/")
+    nodes = page.locator("#tree article[data-card]")
+    assert nodes.count() == len(BODIES)
+    # Hidden comments stay readable (dimmed), as text.
+    assert page.inner_text(f"#c-{xss.pk} .body") == XSS_BODY
+    # Act on a node: hide a branch.
+    branch_root = Comment.objects.get(external_id="court-4")
+    page.click(f"#c-{branch_root.pk} button[value=hide_branch]")
+    page.wait_for_selector(f"#c-{branch_root.pk}.state-hidden")
+    leaf = Comment.objects.get(external_id="court-7")
+    page.wait_for_selector(f"#c-{leaf.pk}.state-hidden")
+    assert Comment.objects.filter(state=State.HIDDEN).count() == 4
+    page.screenshot(path=str(SCREENSHOTS / "thread.png"), full_page=False)
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(phone, live_server, "mod")
+    phone.wait_for_url("**/queue/review/")
+    # Nothing overflows sideways at phone width.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=str(SCREENSHOTS / "queue-phone.png"), full_page=False)
+    fallback = Comment.objects.get(external_id="quiet-0")
+    phone.goto(f"{live_server.url}/queue/all/?sort=oldest&thread={fallback.thread_id}")
+    assert "fallback model" in phone.inner_text(f"#c-{fallback.pk} .model").lower()
+    assert dialogs == []
+
+
+def test_non_moderator_gets_403(browser, live_server, seeded):
+    get_user_model().objects.create_user(username="reader", password=PASSWORD)
+    page = browser.new_page()
+    log_in(page, live_server, "reader")
+    response = page.goto(f"{live_server.url}/queue/review/")
+    assert response.status == 403
+    assert "Moderators only" in page.inner_text("main")

@@ -1,0 +1,55 @@
+"""The queue and thread pages run a fixed number of queries, whatever their size."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from threads.models import Comment, Thread
+
+from .conftest import import_threads, score_comment, thread_document
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, permissions, tab counts, rows, scores, sources: a small constant.
+QUEUE_MAX_QUERIES = 14
+THREAD_MAX_QUERIES = 14
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_queue_queries_do_not_grow_with_page_size(moderator_client, tmp_path):
+    bodies = [f"comment {i}" for i in range(60)]
+    import_threads(tmp_path, [thread_document("q", bodies)])
+    for i, comment in enumerate(Comment.objects.all()):
+        score_comment(comment, 0.5 + (i % 50) / 100)
+    url = reverse("moderation:queue", kwargs={"tab": "review"})
+    small = count_queries(moderator_client, url + "?size=10")
+    large = count_queries(moderator_client, url + "?size=50")
+    assert small == large <= QUEUE_MAX_QUERIES
+    # The filtered and re-sorted forms too.
+    for query in ("?size=50&sort=uncertain", "?size=50&sort=newest&label=toxicity"):
+        assert count_queries(moderator_client, url + query) <= QUEUE_MAX_QUERIES
+
+
+def test_thread_queries_do_not_grow_with_thread_size(moderator_client, tmp_path):
+    import_threads(tmp_path, [
+        thread_document("small", [f"s{i}" for i in range(10)]),
+        thread_document("big", [f"b{i}" for i in range(300)], nested=False),
+    ])
+    for comment in Comment.objects.all():
+        score_comment(comment, 0.6)
+    small = Thread.objects.get(external_id="small")
+    big = Thread.objects.get(external_id="big")
+    small_count = count_queries(moderator_client, reverse("moderation:thread",
+                                                         kwargs={"thread_id": small.pk}))
+    big_count = count_queries(moderator_client, reverse("moderation:thread",
+                                                       kwargs={"thread_id": big.pk}))
+    assert small_count == big_count <= THREAD_MAX_QUERIES
