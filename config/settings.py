@@ -7,8 +7,10 @@ is on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -110,10 +112,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # One file per checkout, so two checkouts' test runs never share it.
+    _checkout_id = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:10]
     # A file, not memory, for the test database: the real Celery worker that
     # the scoring tests start is another process and must see the same data.
     DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.get("SQLITE_TEST_NAME") or str(BASE_DIR / "var" / "test-db.sqlite3")
+        "NAME": os.environ.get("SQLITE_TEST_NAME")
+        or str(Path(tempfile.gettempdir()) / f"threadkeeper-test-{_checkout_id}.sqlite3")
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

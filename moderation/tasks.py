@@ -38,7 +38,7 @@ def score_comments(comment_ids: list[int], force: bool = False) -> None:
              max_retries=3)
 def sweep_unscored() -> int:
     """Enqueue every comment that is unscored or stale for the active model."""
-    from moderation.scoring.pipeline import _send, comments_needing_scoring
+    from moderation.scoring.pipeline import comments_needing_scoring, scoring_publish
     from moderation.scoring.registry import scorer_choice
 
     key = scorer_choice().key
@@ -47,7 +47,7 @@ def sweep_unscored() -> int:
     )
     size = settings.SCORING_TASK_BATCH
     for start in range(0, len(ids), size):
-        _send(ids[start : start + size], False)
+        scoring_publish(ids[start : start + size])
     if ids:
         logger.info("sweep: enqueued %d comment(s) for %s", len(ids), key)
     return len(ids)

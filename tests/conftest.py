@@ -14,3 +14,12 @@ def import_json(tmp_path):
         return threads_import_file(path=path, **kwargs)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _no_scoring_enqueue(settings):
+    """Imports in tests do not publish scoring tasks to the shared Redis.
+
+    Tests of the enqueueing itself set SCORING_AUTO_ENQUEUE back on.
+    """
+    settings.SCORING_AUTO_ENQUEUE = False

@@ -63,6 +63,7 @@ def comments_score(
     comment_ids: Iterable[int],
     force: bool = False,
     scorer: Scorer | None = None,
+    batch_size: int | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ScoreReport:
     """Score comments with the active model (or `scorer`) and apply the policy.
@@ -75,8 +76,9 @@ def comments_score(
     scorer = scorer or active_scorer()
     report = ScoreReport(model_key=scorer.key)
     ids = sorted(set(comment_ids))
-    for start in range(0, len(ids), WRITE_BATCH):
-        chunk = ids[start : start + WRITE_BATCH]
+    size = batch_size or WRITE_BATCH
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         report.merge(_score_chunk(chunk, force=force, scorer=scorer))
         if on_progress:
             on_progress(len(chunk))
@@ -164,7 +166,7 @@ def comments_enqueue_scoring(*, comment_ids: Iterable[int], force: bool = False)
     ids = list(dict.fromkeys(comment_ids))
     size = settings.SCORING_TASK_BATCH
     for start in range(0, len(ids), size):
-        transaction.on_commit(partial(_send, ids[start : start + size], force))
+        transaction.on_commit(partial(scoring_publish, ids[start : start + size], force))
     return len(ids)
 
 
@@ -172,7 +174,8 @@ def comments_enqueue_scoring(*, comment_ids: Iterable[int], force: bool = False)
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
-def _send(ids: list[int], force: bool) -> bool:
+def scoring_publish(ids: list[int], force: bool = False) -> bool:
+    """Send one task message now; False (and a warning) if the broker is down."""
     from moderation.tasks import score_comments
 
     try:
