@@ -46,8 +46,12 @@ def sweep_unscored() -> int:
         comments_needing_scoring(model_key=key).order_by("pk").values_list("pk", flat=True)
     )
     size = settings.SCORING_TASK_BATCH
+    sent = 0
     for start in range(0, len(ids), size):
-        scoring_publish(ids[start : start + size])
+        batch = ids[start : start + size]
+        if not scoring_publish(batch):
+            break  # the broker is down: the next sweep tries again
+        sent += len(batch)
     if ids:
-        logger.info("sweep: enqueued %d comment(s) for %s", len(ids), key)
-    return len(ids)
+        logger.info("sweep: enqueued %d of %d comment(s) needing %s", sent, len(ids), key)
+    return sent

@@ -98,6 +98,7 @@ def _score_chunk(ids: Sequence[int], *, force: bool, scorer: Scorer) -> ScoreRep
     if not todo:
         return report
     results = scorer.score([body for _, body, _ in todo])
+    logger.debug("scored %d comment(s) with %s; writing", len(todo), scorer.key)
 
     with transaction.atomic():
         current = dict(

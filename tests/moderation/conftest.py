@@ -79,3 +79,17 @@ def make_thread(import_json):
         return list(Comment.objects.filter(thread__external_id=external_id).order_by("pk"))
 
     return make
+
+
+def point_celery_app(broker: str, queue: str | None = None) -> None:
+    """Send this process's task messages to `broker` (and `queue`) from now on."""
+    import kombu.pools
+
+    from config.celery import app
+
+    app.conf.broker_url = broker
+    if queue is not None:
+        app.conf.task_default_queue = queue
+    app.__dict__.pop("amqp", None)  # rebuilt (with the new default queue) on next use
+    app._pool = None
+    kombu.pools.reset()  # producer pools are cached per connection, process-wide

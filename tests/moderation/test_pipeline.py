@@ -193,11 +193,11 @@ def test_enqueue_on_commit_with_the_broker_down_warns_and_keeps_the_import(
 ):
     from config.celery import app
 
+    from .conftest import point_celery_app
+
     settings.SCORING_AUTO_ENQUEUE = True
     old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/5"  # nothing listens on port 1
-    app.pool.force_close_all()
-    app._pool = None
+    point_celery_app("redis://127.0.0.1:1/5")  # nothing listens on port 1
     try:
         with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(
             execute=True
@@ -210,5 +210,4 @@ def test_enqueue_on_commit_with_the_broker_down_warns_and_keeps_the_import(
             assert comments_enqueue_scoring(comment_ids=[1, 2, 2, 3]) == 3
         assert len(callbacks) == 1
     finally:
-        app.conf.broker_url = old
-        app._pool = None
+        point_celery_app(old)
