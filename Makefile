@@ -22,10 +22,9 @@ install: $(VENV)/.installed
 services:
 	@bash scripts/services.sh
 
+# Starts a Celery worker and beat when Redis answers (scripts/demo.sh).
 demo: install
-	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v0
-	DEBUG=1 $(BIN)/python manage.py demo_setup
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) bash scripts/demo.sh
 
 test: install services
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider
