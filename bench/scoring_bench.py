@@ -55,8 +55,10 @@ def corpus_words() -> list[str]:
             for row in csv.DictReader(handle):
                 words += WORD.findall((row.get("comment_text") or "").lower())
     if not words:  # no sample data on this machine: a plain word list
-        words = ("the a you is this article point good bad idiot thanks i think "
-                 "not what why people should would really").split()
+        words = [
+            "the", "a", "you", "is", "this", "article", "point", "good", "bad", "idiot",
+            "thanks", "i", "think", "not", "what", "why", "people", "should", "would", "really",
+        ]
     return words
 
 
