@@ -26,10 +26,9 @@ services:
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Starts a Celery worker and beat when Redis answers (scripts/demo.sh).
 demo: install
-	DEBUG=1 $(BIN)/python manage.py migrate --no-input -v0
-	DEBUG=1 $(BIN)/python manage.py demo_setup
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) bash scripts/demo.sh
 
 test: install services browser
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider

@@ -7,7 +7,10 @@ is on.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -21,6 +24,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_json(name: str, default: object) -> object:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -99,6 +112,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # One file per checkout, so two checkouts' test runs never share it.
+    _checkout_id = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:10]
+    # A file, not memory, for the test database: the real Celery worker that
+    # the scoring tests start is another process and must see the same data.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SQLITE_TEST_NAME")
+        or str(Path(tempfile.gettempdir()) / f"threadkeeper-test-{_checkout_id}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -139,6 +160,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "threadkeeper")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The sweep re-enqueues whatever is unscored or stale: a lost message or a
+# broker outage delays scoring, never loses it. See docs/scoring.md.
+SCORING_SWEEP_SECONDS = int(os.environ.get("SCORING_SWEEP_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "scoring-sweep": {
+        "task": "moderation.tasks.sweep_unscored",
+        "schedule": float(SCORING_SWEEP_SECONDS),
+    },
+}
+
+# --- Scoring (docs/scoring.md) ------------------------------------------------
+# auto: detoxify when its weights are present, else the offline fallback.
+SCORER = os.environ.get("SCORER", "auto")
+DETOXIFY_MODEL_TYPE = os.environ.get("DETOXIFY_MODEL_TYPE", "original")
+DETOXIFY_CHECKPOINT = os.environ.get("DETOXIFY_CHECKPOINT", "")
+DETOXIFY_HF_CONFIG = os.environ.get("DETOXIFY_HF_CONFIG", "")
+SCORING_DEVICE = os.environ.get("SCORING_DEVICE", "cpu")
+SCORING_BATCH_SIZE = int(os.environ.get("SCORING_BATCH_SIZE", "32"))
+SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "fp32")
+# One torch thread per worker child; scale with worker concurrency instead.
+SCORING_TORCH_THREADS = int(os.environ.get("SCORING_TORCH_THREADS", "1"))
+# Comment ids per task message.
+SCORING_TASK_BATCH = int(os.environ.get("SCORING_TASK_BATCH", "64"))
+# Enqueue scoring when an import or edit commits (off in most tests).
+SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
+# JSON objects label -> threshold; unset labels keep the defaults in
+# moderation/policy.py. Auto-hide is off unless a label is given here.
+MODERATION_REVIEW_THRESHOLDS = env_json("MODERATION_REVIEW_THRESHOLDS", {})
+MODERATION_AUTOHIDE_THRESHOLDS = env_json("MODERATION_AUTOHIDE_THRESHOLDS", {})
 
 LOGGING = {
     "version": 1,

@@ -19,3 +19,4 @@ class ModerationConfig(AppConfig):
         post_migrate.connect(
             _ensure_moderators_group, sender=self, dispatch_uid="moderation_moderators_group"
         )
+        from . import checks, receivers  # noqa: F401  (registers checks and receivers)

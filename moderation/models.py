@@ -126,3 +126,21 @@ class Decision(models.Model):
     @property
     def is_automatic(self) -> bool:
         return self.actor_id is None
+
+
+class ActiveModel(models.Model):
+    """The detoxify checkpoint `install_model` made active (one row, pk=1).
+
+    In the database so every worker on every machine agrees on the model key;
+    the files themselves must exist at these paths on each scoring machine.
+    The DETOXIFY_CHECKPOINT setting, where set, overrides this row.
+    """
+
+    model_type = models.CharField(max_length=32)
+    checkpoint = models.CharField(max_length=1000)
+    hf_config = models.CharField(max_length=1000)
+    checksum = models.CharField(max_length=64, help_text="sha256 of the installed checkpoint")
+    installed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"detoxify {self.model_type} {self.checksum[:12]} ({self.checkpoint})"

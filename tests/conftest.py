@@ -20,3 +20,12 @@ def import_json(tmp_path):
 def _fast_password_hashing(settings):
     """Tests create many users; the production hasher costs ~0.3 s per password."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_scoring_enqueue(settings):
+    """Imports in tests do not publish scoring tasks to the shared Redis.
+
+    Tests of the enqueueing itself set SCORING_AUTO_ENQUEUE back on.
+    """
+    settings.SCORING_AUTO_ENQUEUE = False

@@ -1,0 +1,31 @@
+"""System checks: say loudly when scores come from the fallback, not detoxify."""
+
+from __future__ import annotations
+
+from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+@register()
+def scorer_check(app_configs=None, **kwargs):
+    from moderation.policy import autohide_thresholds, review_thresholds
+    from moderation.scoring.registry import scorer_choice
+
+    messages = []
+    try:
+        review_thresholds()
+        autohide_thresholds()
+        choice = scorer_choice()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="moderation.E001")]
+    if choice.is_fallback:
+        messages.append(
+            Warning(
+                "Toxicity scores come from the fallback scorer (alt-profanity-check), "
+                "not detoxify.",
+                hint=f"{choice.reason}. Install detoxify weights: python manage.py "
+                "install_model --checkpoint FILE --hf-config DIR (docs/scoring.md).",
+                id="moderation.W001",
+            )
+        )
+    return messages

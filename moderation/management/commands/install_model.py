@@ -1,0 +1,143 @@
+"""Install a local detoxify checkpoint for air-gapped hosts and make it active.
+
+detoxify always asks the Hugging Face hub for the base model's config (the
+checkpoint's `arch.args.model_type`, e.g. "bert-base-uncased"), even when given
+a local config directory. This command points that field at the local
+directory (rewriting the checkpoint atomically), checks the pair loads through
+detoxify with no network and scores a sentence, records the checksum and
+stores the model as the active one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from moderation.models import ActiveModel
+from moderation.scoring.detoxify import MODEL_TYPES, DetoxifyOptions, file_sha256
+from moderation.scoring.registry import reset_active_scorer
+
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "sentencepiece.bpe.model", "spiece.model",
+                   "vocab.json")
+
+
+class Command(BaseCommand):
+    help = "Validate a detoxify checkpoint + Hugging Face config directory and make it active."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--checkpoint", required=True, metavar="FILE")
+        parser.add_argument("--hf-config", required=True, metavar="DIR",
+                            help="directory with config.json and the tokenizer files")
+        parser.add_argument("--model-type", default="original", choices=MODEL_TYPES)
+
+    def handle(self, *args, **options) -> None:
+        checkpoint = Path(options["checkpoint"]).resolve()
+        hf_dir = Path(options["hf_config"]).resolve()
+        loaded = self._read_checkpoint(checkpoint)
+        classes = self._check_pair(checkpoint, loaded, hf_dir)
+
+        args = loaded["config"]["arch"]["args"]
+        if args.get("model_type") != str(hf_dir):
+            self.stdout.write(f"{checkpoint}: base model {args.get('model_type')!r} -> {hf_dir}")
+            args["model_type"] = str(hf_dir)
+            self._write_atomically(checkpoint, loaded)
+        del loaded
+
+        checksum = file_sha256(checkpoint)
+        options_ = DetoxifyOptions(model_type=options["model_type"], checkpoint=str(checkpoint),
+                                   hf_config=str(hf_dir), checksum=checksum)
+        self._trial(options_)
+        ActiveModel.objects.update_or_create(
+            pk=1,
+            defaults={"model_type": options["model_type"], "checkpoint": str(checkpoint),
+                      "hf_config": str(hf_dir), "checksum": checksum},
+        )
+        reset_active_scorer()
+        self.stdout.write(self.style.SUCCESS(
+            f"active model: detoxify:{options['model_type']}:{checksum[:12]} "
+            f"({len(classes)} labels: {', '.join(classes)}); sha256 {checksum}"
+        ))
+        self.stdout.write("Re-score with: python manage.py rescore --unscored")
+
+    @staticmethod
+    def _read_checkpoint(path: Path) -> dict:
+        import torch
+
+        if not path.is_file():
+            raise CommandError(f"{path}: no such checkpoint file")
+        try:
+            # Tensors and plain containers only: never unpickle code from a file.
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise CommandError(f"{path}: not a readable torch checkpoint ({exc})") from None
+        try:
+            loaded["config"]["arch"]["args"]["model_name"]
+            loaded["config"]["dataset"]["args"]["classes"]
+            loaded["state_dict"]
+        except (KeyError, TypeError):
+            raise CommandError(
+                f"{path}: not a detoxify checkpoint (needs config.arch.args, "
+                "config.dataset.args.classes and state_dict)"
+            ) from None
+        return loaded
+
+    @staticmethod
+    def _check_pair(path: Path, loaded: dict, hf_dir: Path) -> list[str]:
+        config_file = hf_dir / "config.json"
+        if not config_file.is_file():
+            raise CommandError(f"{config_file}: missing (the Hugging Face config.json)")
+        if not any((hf_dir / name).is_file() for name in TOKENIZER_FILES):
+            raise CommandError(f"{hf_dir}: no tokenizer files ({', '.join(TOKENIZER_FILES)})")
+        try:
+            config = json.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"{config_file}: not valid JSON ({exc})") from None
+        classes = list(loaded["config"]["dataset"]["args"]["classes"])
+        labels = config.get("id2label") or {}
+        num_labels = len(labels) if labels else config.get("num_labels", 2)
+        if num_labels != len(classes):
+            raise CommandError(
+                f"{config_file}: id2label has {num_labels} label(s) but {path} was trained on "
+                f"{len(classes)} ({', '.join(classes)}); set id2label to those classes"
+            )
+        arch = loaded["config"]["arch"]["args"]["model_name"]
+        if config.get("architectures") and arch not in config["architectures"]:
+            raise CommandError(
+                f"{config_file}: architectures {config['architectures']} do not include the "
+                f"checkpoint's {arch}"
+            )
+        return classes
+
+    @staticmethod
+    def _write_atomically(path: Path, loaded: dict) -> None:
+        import torch
+
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(handle)
+        try:
+            torch.save(loaded, temp)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _trial(options: DetoxifyOptions) -> None:
+        from moderation.scoring.detoxify import DetoxifyScorer
+
+        # The base-model field now names the local directory and detoxify passes
+        # local_files_only with it: a pair that would need the hub fails here.
+        try:
+            scorer = DetoxifyScorer(options)
+            result = scorer.score(["Thank you for the article.", ""])
+        except Exception as exc:
+            raise CommandError(
+                f"{options.checkpoint} with {options.hf_config}: detoxify could not load or "
+                f"run it offline ({type(exc).__name__}: {exc})"
+            ) from None
+        if len(result) != 2 or not all(0.0 <= v <= 1.0 for row in result for v in row.values()):
+            raise CommandError(f"{options.checkpoint}: the trial scores are not probabilities")

@@ -1,0 +1,182 @@
+"""The detoxify backend: detoxify loads the model, we run inference fast.
+
+`Detoxify.predict` pads every call to its longest text and returns floats
+instead of lists for a single text. We use detoxify only to load the
+checkpoint (its own format and loading code) and run the model ourselves:
+texts are tokenized once, sorted by token count, and batched so that padding
+is per batch of similar lengths; an empty input returns an empty list; texts
+are truncated at the model's position limit. Precision: fp32, bf16 (CPU
+autocast, where the CPU has native bf16) or int8 (dynamic quantization of the
+Linear layers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+MODEL_TYPES = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
+PRECISIONS = ("fp32", "bf16", "int8")
+
+# The official release URLs end in a content hash; it names the weights in the
+# model key before (and without) downloading them.
+OFFICIAL_FILES = {
+    "original": "toxic_original-c1212f89.ckpt",
+    "unbiased": "toxic_debiased-c7548aa0.ckpt",
+    "multilingual": "multilingual_debiased-0b549669.ckpt",
+    "original-small": "original-albert-0e1d6498.ckpt",
+    "unbiased-small": "unbiased-albert-c8519128.ckpt",
+}
+
+
+@dataclass(frozen=True)
+class DetoxifyOptions:
+    model_type: str = "original"
+    checkpoint: str = ""  # empty: the official weights (downloaded on first use)
+    hf_config: str = ""  # local Hugging Face config + tokenizer directory
+    device: str = "cpu"
+    batch_size: int = 32
+    precision: str = "fp32"
+    threads: int = 1
+    checksum: str = ""  # known checksum (install_model records it); else computed
+
+    def __post_init__(self) -> None:
+        if self.model_type not in MODEL_TYPES:
+            raise ValueError(
+                f"unknown detoxify model type {self.model_type!r}; use one of {MODEL_TYPES}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; use one of {PRECISIONS}")
+        if self.batch_size < 1:
+            raise ValueError("batch size must be at least 1")
+
+
+def official_cache_path(model_type: str) -> Path:
+    """Where torch.hub keeps a downloaded official checkpoint."""
+    import os
+
+    hub = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
+    )
+    return Path(hub) / "hub" / "checkpoints" / OFFICIAL_FILES[model_type]
+
+
+@lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file, cached per (path, size, mtime) for the process."""
+    stat = Path(path).stat()
+    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def model_key_for(options: DetoxifyOptions) -> str:
+    """backend:model type:first 12 hex of the weights' sha256 (no torch needed)."""
+    if options.checksum:
+        checksum = options.checksum
+    elif options.checkpoint:
+        checksum = file_sha256(options.checkpoint)
+    else:
+        checksum = OFFICIAL_FILES[options.model_type].rsplit("-", 1)[1].split(".")[0]
+    return f"detoxify:{options.model_type}:{checksum[:12]}"
+
+
+def bf16_supported() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+class DetoxifyScorer:
+    """A loaded detoxify model. Build it in the process that will use it."""
+
+    is_fallback = False
+
+    def __init__(self, options: DetoxifyOptions) -> None:
+        import torch
+        from detoxify import Detoxify
+
+        if options.threads > 0:
+            torch.set_num_threads(options.threads)
+        self.options = options
+        self.key = model_key_for(options)
+        detox = Detoxify(
+            model_type=options.model_type,
+            checkpoint=options.checkpoint or None,
+            device=options.device,
+            huggingface_config_path=options.hf_config or None,
+        )
+        self.labels: tuple[str, ...] = tuple(detox.class_names)
+        self.tokenizer = detox.tokenizer
+        model = detox.model.eval()
+        self.precision = options.precision
+        if self.precision == "bf16" and not bf16_supported():
+            logger.warning("this CPU has no native bf16; scoring in fp32 instead")
+            self.precision = "fp32"
+        if self.precision == "int8":
+            with warnings.catch_warnings():
+                # torch.ao.quantization is deprecated in favour of torchao, which
+                # is not installed; the eager API still works in torch 2.x.
+                warnings.simplefilter("ignore")
+                from torch.ao.quantization import quantize_dynamic
+
+                model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = model
+        self.max_length = self._max_length()
+
+    def _max_length(self) -> int:
+        config = self.model.config
+        limit = getattr(config, "max_position_embeddings", 512)
+        if getattr(config, "model_type", "") in {"roberta", "xlm-roberta"}:
+            limit -= 2  # position ids start after the padding index
+        tokenizer_limit = getattr(self.tokenizer, "model_max_length", limit) or limit
+        return min(limit, tokenizer_limit)
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        import torch
+
+        if not texts:
+            return []
+        # Tokenize once without padding; sort by length so each batch pads
+        # only to its own longest text.
+        encoded = self.tokenizer(
+            [text or "" for text in texts],
+            truncation=True,
+            max_length=self.max_length,
+            padding=False,
+        )["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        results: list[dict[str, float] | None] = [None] * len(texts)
+        size = self.options.batch_size
+        with torch.inference_mode():
+            for start in range(0, len(order), size):
+                chunk = order[start : start + size]
+                batch = self.tokenizer.pad(
+                    {"input_ids": [encoded[i] for i in chunk]}, return_tensors="pt"
+                ).to(self.options.device)
+                if self.precision == "bf16":
+                    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+                        logits = self.model(**batch).logits
+                else:
+                    logits = self.model(**batch).logits
+                # 2-D always, even for one text: no squeeze() surprises.
+                probabilities = torch.sigmoid(logits.float()).reshape(len(chunk), -1).tolist()
+                for index, row in zip(chunk, probabilities, strict=True):
+                    results[index] = dict(zip(self.labels, row, strict=True))
+        return results  # type: ignore[return-value]

@@ -1,0 +1,192 @@
+"""Scoring writes: the one code path for the Celery task, `rescore --sync` and the demo.
+
+`comments_score` reads the comments, skips those whose (content hash, model
+key) is already stored, runs the model with no transaction open, then writes
+each batch in one short transaction that locks the comment rows, keeps only
+comments whose text is still the text scored, upserts their ToxicityScore
+rows, updates the denormalised `Comment.toxicity` and applies the policy.
+Re-running it changes nothing, so a redelivered or duplicated task is
+harmless.
+
+`comments_enqueue_scoring` sends task messages on commit, in batches; a broker
+outage logs a warning and never fails the caller (the sweep catches up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from moderation.models import Action, ToxicityScore
+from moderation.policy import comment_policy_apply
+from threads.models import Comment
+
+from .base import Scorer
+from .registry import active_scorer
+
+logger = logging.getLogger(__name__)
+
+# Comments read, scored and written per transaction.
+WRITE_BATCH = 256
+
+
+@dataclass
+class ScoreReport:
+    scored: int = 0
+    skipped: int = 0  # unchanged: this text was already scored by this model
+    entered_queue: int = 0
+    left_queue: int = 0
+    hidden: int = 0
+    missing: int = 0  # ids that no longer exist
+    model_key: str = ""
+
+    def merge(self, other: ScoreReport) -> None:
+        for name, value in asdict(other).items():
+            if isinstance(value, int):
+                setattr(self, name, getattr(self, name) + value)
+        self.model_key = self.model_key or other.model_key
+
+    def as_json(self) -> dict[str, int]:
+        return {"scored": self.scored, "skipped": self.skipped,
+                "entered_queue": self.entered_queue, "left_queue": self.left_queue}
+
+
+def comments_score(
+    *,
+    comment_ids: Iterable[int],
+    force: bool = False,
+    scorer: Scorer | None = None,
+    batch_size: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScoreReport:
+    """Score comments with the active model (or `scorer`) and apply the policy.
+
+    Idempotent: a comment whose current text this model already scored is
+    skipped unless `force`. Locks each batch's comment rows only while
+    writing, never while the model runs; a comment whose text changed
+    meanwhile is left for the task its change enqueued.
+    """
+    scorer = scorer or active_scorer()
+    report = ScoreReport(model_key=scorer.key)
+    ids = sorted(set(comment_ids))
+    size = batch_size or WRITE_BATCH
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        report.merge(_score_chunk(chunk, force=force, scorer=scorer))
+        if on_progress:
+            on_progress(len(chunk))
+    return report
+
+
+def _score_chunk(ids: Sequence[int], *, force: bool, scorer: Scorer) -> ScoreReport:
+    report = ScoreReport()
+    rows = list(Comment.objects.filter(pk__in=ids).values_list("pk", "body", "content_hash"))
+    report.missing = len(ids) - len(rows)
+    stored = dict(
+        ToxicityScore.objects.filter(comment_id__in=ids, model_key=scorer.key)
+        .values_list("comment_id", "content_hash")
+    )
+    todo = [row for row in rows if force or stored.get(row[0]) != row[2]]
+    report.skipped = len(rows) - len(todo)
+    if not todo:
+        return report
+    results = scorer.score([body for _, body, _ in todo])
+    logger.debug("scored %d comment(s) with %s; writing", len(todo), scorer.key)
+
+    with transaction.atomic():
+        current = dict(
+            Comment.objects.select_for_update().filter(pk__in=[pk for pk, _, _ in todo])
+            .order_by("pk").values_list("pk", "content_hash")
+        )
+        now = timezone.now()
+        fresh = []
+        for (pk, _, scored_hash), scores in zip(todo, results, strict=True):
+            if current.get(pk) != scored_hash:
+                continue  # re-imported while we scored: its own task scores the new text
+            top_label = max(scores, key=scores.__getitem__)
+            fresh.append((pk, scores, top_label, scored_hash))
+        ToxicityScore.objects.bulk_create(
+            [
+                ToxicityScore(comment_id=pk, model_key=scorer.key, content_hash=scored_hash,
+                              scores=scores, top_label=top_label, top_score=scores[top_label],
+                              scored_at=now)
+                for pk, scores, top_label, scored_hash in fresh
+            ],
+            update_conflicts=True,
+            unique_fields=["comment", "model_key"],
+            update_fields=["content_hash", "scores", "top_label", "top_score", "scored_at"],
+        )
+        comments = []
+        for pk, scores, top_label, _ in fresh:
+            comment = Comment(pk=pk, toxicity=scores[top_label], toxicity_label=top_label)
+            comments.append(comment)
+        Comment.objects.bulk_update(comments, ["toxicity", "toxicity_label"])
+        for pk, scores, _, _ in fresh:
+            action = comment_policy_apply(comment=pk, scores=scores, model_key=scorer.key)
+            if action == Action.QUEUE:
+                report.entered_queue += 1
+            elif action == Action.UNQUEUE:
+                report.left_queue += 1
+            elif action == Action.HIDE:
+                report.hidden += 1
+        report.scored = len(fresh)
+    return report
+
+
+def comments_needing_scoring(*, model_key: str, unscored: bool = True,
+                             stale: bool = True) -> QuerySet[Comment]:
+    """Comments with no score from this model (unscored) or one for older text (stale)."""
+    any_score = ToxicityScore.objects.filter(comment=OuterRef("pk"), model_key=model_key)
+    current = any_score.filter(content_hash=OuterRef("content_hash"))
+    queryset = Comment.objects.all()
+    if unscored and stale:
+        return queryset.filter(~Exists(current))
+    if unscored:
+        return queryset.filter(~Exists(any_score))
+    if stale:
+        return queryset.filter(Exists(any_score), ~Exists(current))
+    return queryset.none()
+
+
+def comments_enqueue_scoring(*, comment_ids: Iterable[int], force: bool = False) -> int:
+    """Send scoring task messages for these ids once the current transaction commits.
+
+    The same as `score_comments.delay_on_commit` per batch of
+    SCORING_TASK_BATCH ids, except that a broker that cannot be reached logs a
+    warning instead of raising into the caller's commit: the import is
+    already committed and the sweep will enqueue these comments later.
+    Returns the number of ids to be sent.
+    """
+    ids = list(dict.fromkeys(comment_ids))
+    size = settings.SCORING_TASK_BATCH
+    for start in range(0, len(ids), size):
+        transaction.on_commit(partial(scoring_publish, ids[start : start + size], force))
+    return len(ids)
+
+
+# Fail fast when the broker is down: the sweep is the retry.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def scoring_publish(ids: list[int], force: bool = False) -> bool:
+    """Send one task message now; False (and a warning) if the broker is down."""
+    from moderation.tasks import score_comments
+
+    try:
+        score_comments.apply_async(args=(ids,), kwargs={"force": force}, retry=True,
+                                   retry_policy=PUBLISH_RETRY)
+    except Exception as exc:  # kombu raises several types for "broker down"
+        logger.warning(
+            "could not enqueue scoring of %d comment(s) (broker %s unreachable: %s); "
+            "the periodic sweep will score them", len(ids),
+            score_comments.app.conf.broker_url, exc,
+        )
+        return False
+    return True
