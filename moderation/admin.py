@@ -18,7 +18,6 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.module_loading import import_string
 from django.utils.text import Truncator
 
 from threads.models import Comment, Thread
@@ -26,9 +25,8 @@ from threads.models import Comment, Thread
 from . import services
 from .accounts import MODERATE_PERMISSION
 from .models import Action, Decision, ReasonCode, ToxicityScore
+from .scoring.pipeline import comments_enqueue_scoring
 
-# Provided by the scoring pipeline; the admin works (and says so) without it.
-RESCORE_ENTRY_POINT = "moderation.scoring.pipeline.comments_enqueue_scoring"
 # How many per-comment refusals to list before summarising the rest.
 MAX_REFUSALS_SHOWN = 20
 SEEN_VERSION_FIELD = "_seen_version_{}"
@@ -266,18 +264,8 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
 
     @admin.action(description="Re-score selected comments", permissions=["moderate"])
     def rescore(self, request, queryset):
-        try:
-            enqueue = import_string(RESCORE_ENTRY_POINT)
-        except ImportError:
-            self.message_user(
-                request,
-                f"Scoring pipeline not installed ({RESCORE_ENTRY_POINT} is missing); "
-                "nothing was re-scored.",
-                messages.ERROR,
-            )
-            return
         ids = list(queryset.values_list("pk", flat=True))
-        enqueue(comment_ids=ids, force=True)
+        comments_enqueue_scoring(comment_ids=ids, force=True)
         self.message_user(request, f"{len(ids)} comments queued for re-scoring.",
                           messages.SUCCESS)
 

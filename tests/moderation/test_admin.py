@@ -96,10 +96,24 @@ def test_unknown_reason_is_refused_by_the_form(client, moderator, comment):
     assert response.status_code == 200
 
 
-def test_rescore_without_the_pipeline_says_so(client, moderator, comment):
+def test_rescore_action_scores_again_through_the_pipeline(
+    client, moderator, comment, django_capture_on_commit_callbacks
+):
+    from config.celery import app
+    from moderation.models import ToxicityScore
+
     client.force_login(moderator)
-    response = run_action(client, "rescore", [comment])
-    assert any("Scoring pipeline not installed" in m for m in messages_of(response))
+    app.conf.task_always_eager = True  # run the real task in-process, no broker
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = run_action(client, "rescore", [comment])
+    finally:
+        app.conf.task_always_eager = False
+    assert any("1 comments queued for re-scoring" in m for m in messages_of(response))
+    score = ToxicityScore.objects.get(comment=comment)
+    assert score.content_hash == comment.content_hash
+    comment.refresh_from_db()
+    assert comment.toxicity == score.top_score
 
 
 def test_comment_page_shows_read_only_history_and_escapes_bodies(client, moderator):
