@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 
 from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
 from .importers.base import CommentRecord, content_hash, salted_hash
@@ -74,7 +74,9 @@ def threads_import_file(
                 report.skipped.append(f"{path}: {record.location}: {record.reason}")
                 continue
             try:
-                with transaction.atomic():
+                # A savepoint per thread only where a failed thread may be skipped;
+                # otherwise the file's transaction is the unit (and two queries cheaper).
+                with transaction.atomic(savepoint=skip_invalid):
                     thread_import(record=record, report=report, path=path)
             except ImportFailure as exc:
                 if not skip_invalid:
@@ -98,7 +100,7 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
     thread, thread_status = _thread_upsert(record)
     report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
 
-    stored = {
+    stored = {} if thread_status == "new" else {
         c.external_id: c
         for c in Comment.objects.filter(thread=thread).only(
             "id", "external_id", "parent_id", "author_id", "author_name", "body", "body_html",
@@ -134,7 +136,15 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
     changed_ids: list[int] = []
     to_update: list[Comment] = []
     fields_to_update: set[str] = set()
-    new_by_depth: dict[int, list[tuple[str, Comment]]] = {}
+    new: list[tuple[str, Comment]] = []
+    # Ids are reserved up front so that every parent link is known before any
+    # write: new comments go in with one bulk insert however deep the tree (a
+    # level-by-level insert costs a query per level of a deep chain), and a
+    # stored comment can be re-parented under a comment new in this import.
+    new_exts = [ext for ext in placements if ext not in stored]
+    ids_by_ext = {ext: c.id for ext, c in stored.items()}
+    if new_exts:
+        ids_by_ext.update(zip(new_exts, _reserve_comment_ids(len(new_exts)), strict=True))
 
     for ext, placement in placements.items():
         item = incoming.get(ext)
@@ -143,6 +153,7 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
         if existing is None:
             assert item is not None
             comment = Comment(
+                id=ids_by_ext[ext],
                 thread=thread,
                 external_id=ext,
                 author=author,
@@ -156,9 +167,9 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
                 state=item.state or Comment.State.PENDING,
                 source_state=item.source_state,
             )
-            new_by_depth.setdefault(placement.depth, []).append((ext, comment))
+            new.append((ext, comment))
             continue
-        changed = _apply_changes(existing, item, author, placement, stored, parents[ext])
+        changed = _apply_changes(existing, item, author, placement, ids_by_ext, parents[ext])
         if changed:
             to_update.append(existing)
             fields_to_update |= changed
@@ -171,24 +182,21 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
         else:
             report.comments_unchanged += 1
 
-    ids_by_ext = {ext: c.id for ext, c in stored.items()}
-    for depth in sorted(new_by_depth):
-        level = new_by_depth[depth]
-        for ext, comment in level:
+    if new:
+        for ext, comment in new:
             parent_ext = parents[ext]
             comment.parent_id = ids_by_ext[parent_ext] if parent_ext is not None else None
-        Comment.objects.bulk_create([c for _, c in level], batch_size=BULK_BATCH)
-        for ext, comment in level:
-            ids_by_ext[ext] = comment.id
             changed_ids.append(comment.id)
-        report.comments_new += len(level)
+        # Placement order is depth-first: parents are inserted before replies.
+        Comment.objects.bulk_create([c for _, c in new], batch_size=BULK_BATCH)
+        report.comments_new += len(new)
 
     if to_update:
         Comment.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=BULK_BATCH)
 
     if thread_status == "new":
         report.threads_new += 1
-    elif thread_status == "updated" or new_by_depth or to_update:
+    elif thread_status == "updated" or new or to_update:
         report.threads_updated += 1
     else:
         report.threads_unchanged += 1
@@ -196,6 +204,33 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
     if changed_ids:
         comments_changed.send(sender=Comment, comment_ids=changed_ids)
     return thread
+
+
+def _reserve_comment_ids(count: int) -> list[int]:
+    """`count` fresh primary keys for Comment rows, in increasing order."""
+    connection = connections[Comment.objects.db]
+    table = Comment._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+        if connection.vendor == "sqlite":
+            # The import runs in a write transaction (BEGIN IMMEDIATE on SQLite):
+            # no other writer can take these ids before the insert. Explicit ids
+            # above the AUTOINCREMENT mark move the mark, as SQLite documents.
+            cursor.execute(
+                "SELECT MAX(high) FROM (SELECT MAX(id) AS high FROM {t} "
+                "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = %s)".format(
+                    t=connection.ops.quote_name(table)
+                ),
+                [table],
+            )
+            start = (cursor.fetchone()[0] or 0) + 1
+            return list(range(start, start + count))
+    raise NotImplementedError(f"reserving ids on {connection.vendor}")
 
 
 def _check_duplicates(record: ThreadRecord, path: Path | str) -> None:
@@ -274,13 +309,12 @@ def _apply_changes(
     item: CommentRecord | None,
     author: Author | None,
     placement: object,
-    stored: dict[str, Comment],
+    ids_by_ext: dict[str, int],
     parent_ext: str | None,
 ) -> set[str]:
     """Copy what differs onto `comment`; return the names of changed fields."""
     changed: set[str] = set()
     if item is not None:
-        wanted_parent = stored[parent_ext].id if parent_ext in stored else None
         updates = {
             "body": item.body,
             "body_html": item.body_html,
@@ -289,8 +323,7 @@ def _apply_changes(
             "source_state": item.source_state,
             "author_id": author.id if author else None,
         }
-        if parent_ext is None or parent_ext in stored:
-            updates["parent_id"] = wanted_parent
+        updates["parent_id"] = ids_by_ext[parent_ext] if parent_ext is not None else None
         for name, value in updates.items():
             if getattr(comment, name) != value:
                 setattr(comment, name, value)

@@ -77,6 +77,7 @@ def _conversation(
     else:
         raise ImportFailure(path, location, "a conversation must be an object or a list")
     comments: list[CommentRecord] = []
+    warnings: list[str] = []
     page_title = ""
     heading = ""
     for utterance in utterances:
@@ -89,6 +90,10 @@ def _conversation(
         kind = _text(utterance.get("comment_type") or utterance.get("status"))
         body = _text(_first(utterance, "content", "text", "body")).replace("\x00", "")
         parent = _text(utterance.get("parent_id"))
+        if parent == comment_id:
+            # Seen in WikiConv: an edited comment pointing at itself.
+            warnings.append(f"utterance {comment_id} names itself as parent; kept at top level")
+            parent = ""
         page_title = page_title or _text(utterance.get("page_title"))
         conversation_id = conversation_id or _text(utterance.get("conversation_id"))
         if not parent and not heading and (match := _HEADING.match(body)):
@@ -116,6 +121,7 @@ def _conversation(
         location=f"{location} conversation {external_id}",
         title=title,
         comments=comments,
+        warnings=warnings,
     )
 
 

@@ -1,6 +1,7 @@
 """WordPress eXtended RSS (WXR), the export of Tools > Export.
 
-Each `<item>` (post or page) is a thread; its `<wp:comment>` elements are the
+Each `<item>` (post or page) is a thread, identified as `<blog>/?p=<post_id>`
+(the blog from `wp:base_blog_url`, without scheme: post ids are per blog); its `<wp:comment>` elements are the
 comments, linked by `wp:comment_parent` (0 = top level). Items are streamed
 one at a time. Attachments and menu entries without comments are skipped.
 `wp:comment_approved` is kept in `source_state`; spam and trash are hidden,
@@ -28,12 +29,18 @@ ZERO_DATE = "0000-00-00 00:00:00"
 
 def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
     number = 0
+    blog = ""
     for elem in iter_elements(path, depth=2):
-        if _name(elem.tag) != "item":
+        name = _name(elem.tag)
+        # The channel names the blog before its items; post ids are per blog.
+        if name == "wp:base_blog_url" or (name == "link" and not blog):
+            blog = blog_key(elem.text or "")
+            continue
+        if name != "item":
             continue
         number += 1
         try:
-            record = _item(elem, number, path)
+            record = _item(elem, number, blog, path)
         except ImportFailure as exc:
             yield InvalidRecord(exc.location, exc.reason)
             continue
@@ -41,7 +48,13 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
             yield record
 
 
-def _item(elem: ET.Element, number: int, path: Path) -> ThreadRecord | None:
+def blog_key(url: str) -> str:
+    """`https://example.com/blog/` -> `example.com/blog`: one blog, either scheme."""
+    url = url.strip()
+    return url.split("://", 1)[-1].rstrip("/") if url else ""
+
+
+def _item(elem: ET.Element, number: int, blog: str, path: Path) -> ThreadRecord | None:
     fields = _fields(elem)
     comments = [child for child in elem if _name(child.tag) == "wp:comment"]
     post_type = _text(fields, "wp:post_type")
@@ -49,7 +62,11 @@ def _item(elem: ET.Element, number: int, path: Path) -> ThreadRecord | None:
         return None
     post_id = _text(fields, "wp:post_id")
     link = _text(fields, "link")
-    external_id = post_id or _text(fields, "guid") or link
+    if post_id:
+        # WordPress's own short link: unique across blogs, stable across exports.
+        external_id = f"{blog}/?p={post_id}" if blog else post_id
+    else:
+        external_id = _text(fields, "guid") or link
     location = f"item wp:post_id={post_id}" if post_id else f"<item> #{number}"
     if not external_id:
         raise ImportFailure(path, location, "an <item> without wp:post_id, guid or link")
