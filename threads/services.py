@@ -221,11 +221,10 @@ def _reserve_comment_ids(count: int) -> list[int]:
             # The import runs in a write transaction (BEGIN IMMEDIATE on SQLite):
             # no other writer can take these ids before the insert. Explicit ids
             # above the AUTOINCREMENT mark move the mark, as SQLite documents.
+            quoted = connection.ops.quote_name(table)
             cursor.execute(
-                "SELECT MAX(high) FROM (SELECT MAX(id) AS high FROM {t} "
-                "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = %s)".format(
-                    t=connection.ops.quote_name(table)
-                ),
+                f"SELECT MAX(high) FROM (SELECT MAX(id) AS high FROM {quoted} "
+                "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = %s)",
                 [table],
             )
             start = (cursor.fetchone()[0] or 0) + 1

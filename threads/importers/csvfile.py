@@ -74,8 +74,11 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
                 if not thread_id or not comment_id:
                     yield InvalidRecord(location, "thread_id and comment_id must not be empty")
                     continue
+                stamp: str | float = cell("created_at").strip()
+                if stamp.isdigit():
+                    stamp = float(stamp)  # Unix seconds
                 try:
-                    created = parse_timestamp(cell("created_at").strip(), location, path)
+                    created = parse_timestamp(stamp, location, path)
                 except ImportFailure as exc:
                     yield InvalidRecord(exc.location, exc.reason)
                     continue

@@ -14,8 +14,12 @@ import re
 from html.parser import HTMLParser
 
 BLOCK = frozenset(
-    "address article aside blockquote dd div dl dt figcaption figure footer form h1 h2 h3 "
-    "h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+    {
+        "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption",
+        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+        "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "ul",
+    }
 )
 DROPPED = frozenset({"script", "style", "template", "noscript", "head", "title"})
 _SPACES = re.compile(r"[ \t\r\f\v]+")
@@ -41,9 +45,7 @@ class _TextExtractor(HTMLParser):
                 self._pre += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag in BLOCK:
+        if tag == "br" or tag in BLOCK:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:

@@ -74,7 +74,9 @@ class Utf8CheckedReader(io.RawIOBase):
 @contextmanager
 def open_source(path: Path) -> Iterator[BinaryIO]:
     """The file's bytes, decompressed when gzipped and checked to be UTF-8."""
-    raw: BinaryIO = gzip.open(path, "rb") if is_gzip(path) else path.open("rb")  # type: ignore[assignment]
+    raw: BinaryIO = (
+        gzip.open(path, "rb") if is_gzip(path) else path.open("rb")  # noqa: SIM115 - closed below
+    )  # type: ignore[assignment]
     checked = io.BufferedReader(Utf8CheckedReader(raw, path), buffer_size=CHUNK)
     try:
         yield checked  # type: ignore[misc]
