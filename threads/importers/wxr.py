@@ -3,7 +3,8 @@
 Each `<item>` (post or page) is a thread, identified as `<blog>/?p=<post_id>`
 (the blog from `wp:base_blog_url`, without scheme: post ids are per blog);
 its `<wp:comment>` elements are the comments, linked by `wp:comment_parent`
-(0 = top level). Items are streamed one at a time. Attachments and menu entries without comments are skipped.
+(0 = top level). Items are streamed one at a time. Attachments and menu
+entries without comments are skipped.
 `wp:comment_approved` is kept in `source_state`; spam and trash are hidden,
 everything else starts pending (see docs/import-formats-exports.md). Comment
 author IPs are never read.
