@@ -36,6 +36,8 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
         raise ImportFailure(
             path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise ImportFailure(path, "", "JSON nested too deeply") from None
     yield thread_record(document, path)
 
 
