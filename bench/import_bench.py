@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FORMATS = ["disqus", "wxr", "reddit", "csv", "conversations"]
-WORDS = (
+WORDS = (  # noqa: SIM905
     "the of and to in is that it for was on are as with his they at be this from have or by "
     "one had not but what all were when we there can an your which their said if do will "
     "each about how up out them then she many some so these would other into has more her "
@@ -229,7 +229,9 @@ def write_conversations(threads: list[dict], folder: Path, rng: random.Random) -
             conversation = {
                 c["id"]: {
                     "id": c["id"],
-                    "parent_id": th["comments"][c["parent"]]["id"] if c["parent"] is not None else "",
+                    "parent_id": (
+                        th["comments"][c["parent"]]["id"] if c["parent"] is not None else ""
+                    ),
                     "content": c["body"],
                     "user_text": c["author"],
                     "timestamp": f"{c['created']:%Y-%m-%d %H:%M:%S} UTC",
@@ -351,7 +353,9 @@ def worker(args: argparse.Namespace) -> None:
         base = data / str(size)
         comments = size
 
-        def record(method: str, seconds: float, extra: dict | None = None) -> None:
+        def record(
+            method: str, seconds: float, extra: dict | None = None, size: int = size
+        ) -> None:
             results.append({"size": size, "method": method, "seconds": seconds, **(extra or {})})
             print(f"  {connection.vendor} {size} {method}: {seconds:.2f}s", file=sys.stderr)
 
