@@ -7,32 +7,49 @@ test, then registering both here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import native
+from . import conversations, csvfile, disqus, native, reddit, wxr
 from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord
+from .source import read_head
 
 Reader = Callable[[Path], Iterator[ThreadRecord | InvalidRecord]]
 
 READERS: dict[str, Reader] = {
     "json": native.read_json,
     "jsonl": native.read_jsonl,
+    "disqus": disqus.read,
+    "wxr": wxr.read,
+    "reddit": reddit.read,
+    "csv": csvfile.read,
+    "conversations": conversations.read,
 }
 
-# File endings an `import_threads DIRECTORY` walk picks up.
-IMPORTABLE_SUFFIXES = {".json", ".jsonl", ".ndjson"}
+# File endings an `import_threads DIRECTORY` walk picks up (`.gz`: any of them
+# compressed; the content decides the format).
+IMPORTABLE_SUFFIXES = {".json", ".jsonl", ".ndjson", ".xml", ".csv", ".gz"}
+
+_DISQUS_ROOT = re.compile(r"<(?:[\w.-]+:)?disqus[\s>/]")
+_RSS_ROOT = re.compile(r"<rss[\s>]")
+_REDDIT_HEAD = re.compile(r'^\[\s*\{\s*"kind"\s*:\s*"Listing"')
+_ARRAY_OF_OBJECTS = re.compile(r"^\[\s*[\[{]")
 
 SNIFF_BYTES = 64 * 1024
 
 
 def sniff(path: Path) -> str:
     """Guess the format from the first bytes of the file, not its name."""
-    with path.open("rb") as stream:
-        head = stream.read(SNIFF_BYTES)
+    head = read_head(path, SNIFF_BYTES)
     text = head.removeprefix(native.BOM).decode("utf-8", errors="replace").lstrip()
     if not text:
         raise ImportFailure(path, "", "the file is empty")
+    if text.startswith("["):
+        if _REDDIT_HEAD.match(text):
+            return "reddit"
+        if _ARRAY_OF_OBJECTS.match(text) and '"parent_id"' in text:
+            return "conversations"
     if text.startswith("{"):
         first_line = text.split("\n", 1)[0].strip()
         try:
@@ -42,6 +59,14 @@ def sniff(path: Path) -> str:
         if isinstance(first, dict) and "threads" not in first:
             return "jsonl"
         return "json"
+    if not text.startswith("["):
+        if _DISQUS_ROOT.search(text):
+            return "disqus"
+        if _RSS_ROOT.search(text) and "wordpress.org/export/" in text:
+            return "wxr"
+        header = {csvfile.normalise(name) for name in text.split("\n", 1)[0].split(",")}
+        if {"thread_id", "comment_id"} <= header:
+            return "csv"
     raise ImportFailure(
         path, "", f"cannot tell the format; pass --format ({', '.join(sorted(READERS))})"
     )

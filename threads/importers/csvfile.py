@@ -1,0 +1,117 @@
+"""CSV with a header row: one comment per row.
+
+Columns (case-insensitive, in any order; other columns are ignored):
+`thread_id`, `comment_id`, `body` (required); `thread_title`, `thread_url`,
+`parent_id` (empty = top level), `author`, `created_at` (ISO 8601 or Unix
+seconds; no zone = UTC). Rows of one thread may be scattered through the
+file: they are spooled to disk by thread (spool.py) and yielded one thread
+at a time after the whole file has been read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
+from .source import open_source
+from .spool import Spool
+
+SOURCE = "csv"
+REQUIRED = ("thread_id", "comment_id", "body")
+OPTIONAL = ("thread_title", "thread_url", "parent_id", "author", "created_at")
+# A comment body larger than this is not a comment; it bounds memory per row.
+MAX_FIELD = 4 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class _ThreadHead:
+    title: str
+    url: str
+    location: str
+
+
+def normalise(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
+    csv.field_size_limit(MAX_FIELD)
+    with open_source(path) as raw, Spool() as spool:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise ImportFailure(path, "", "the file is empty")
+            columns = {normalise(name): i for i, name in reversed(list(enumerate(header)))}
+            missing = [name for name in REQUIRED if name not in columns]
+            if missing:
+                raise ImportFailure(
+                    path,
+                    "line 1 (header)",
+                    f"missing column(s) {', '.join(missing)}; the header must name "
+                    f"{', '.join(REQUIRED)} (and may name {', '.join(OPTIONAL)})",
+                )
+            wanted = {name: columns.get(name) for name in (*REQUIRED, *OPTIONAL)}
+            previous_thread = None
+            row_number = 0
+            for row in reader:
+                row_number += 1
+                if not any(cell.strip() for cell in row):
+                    continue
+                location = f"row {row_number} (line {reader.line_num})"
+
+                def cell(name: str, row: list[str] = row) -> str:
+                    index = wanted[name]
+                    return row[index] if index is not None and index < len(row) else ""
+
+                thread_id = cell("thread_id").strip()
+                comment_id = cell("comment_id").strip()
+                if not thread_id or not comment_id:
+                    yield InvalidRecord(location, "thread_id and comment_id must not be empty")
+                    continue
+                stamp: str | float = cell("created_at").strip()
+                if stamp.isdigit():
+                    stamp = float(stamp)  # Unix seconds
+                try:
+                    created = parse_timestamp(stamp, location, path)
+                except ImportFailure as exc:
+                    yield InvalidRecord(exc.location, exc.reason)
+                    continue
+                if thread_id != previous_thread:
+                    spool.set_head(
+                        thread_id,
+                        _ThreadHead(
+                            title=cell("thread_title").strip(),
+                            url=cell("thread_url").strip(),
+                            location=f"thread {thread_id!r} ({location})",
+                        ),
+                    )
+                    previous_thread = thread_id
+                parent = cell("parent_id").strip()
+                spool.add(
+                    thread_id,
+                    CommentRecord(
+                        external_id=comment_id,
+                        parent_id=parent or None,
+                        body=cell("body").replace("\x00", ""),
+                        location=location,
+                        author=cell("author").strip(),
+                        created_at=created,
+                    ),
+                )
+        except csv.Error as exc:
+            raise ImportFailure(path, f"line {reader.line_num}", f"malformed CSV: {exc}") from None
+        for key, head, comments in spool.groups():
+            yield ThreadRecord(
+                source=SOURCE,
+                external_id=key,
+                location=head.location if head else f"thread {key!r}",
+                title=head.title if head else "",
+                url=head.url if head else "",
+                comments=comments,
+            )

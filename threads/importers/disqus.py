@@ -1,0 +1,165 @@
+"""Disqus XML export (`<disqus>` with `<thread>`, `<post>` and `<category>`).
+
+Posts name their thread and parent by `dsq:id` and may come in any order, so
+the reader spools them to disk by thread (see spool.py) and yields one
+thread at a time once the file has been read: the whole file is validated
+before anything is stored. Deleted and spam posts are kept, hidden, with
+the source's flags in `source_state`. IP addresses are never read.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
+from .html_text import html_to_text
+from .spool import Spool
+from .xmlstream import iter_elements
+
+SOURCE = "disqus"
+
+
+@dataclass(slots=True)
+class _ThreadHead:
+    title: str
+    url: str
+    author: str
+    created_at: str
+    message: str
+    location: str
+
+
+def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
+    with Spool() as spool:
+        posts = 0
+        for elem in iter_elements(path, depth=1):
+            name = _local(elem.tag)
+            if name == "thread":
+                key = _dsq_id(elem)
+                if not key:
+                    yield InvalidRecord("a <thread> without dsq:id", "cannot be referenced")
+                    continue
+                fields = _fields(elem)
+                author = fields.get("author")
+                spool.set_head(
+                    key,
+                    _ThreadHead(
+                        title=_text(fields, "title").strip(),
+                        url=_text(fields, "link").strip(),
+                        author=_text(_fields(author), "name").strip() if author is not None else "",
+                        created_at=_text(fields, "createdAt").strip(),
+                        message=_text(fields, "message").strip(),
+                        location=f"thread dsq:id={key}",
+                    ),
+                )
+            elif name == "post":
+                posts += 1
+                try:
+                    thread_key, comment = _post(elem, posts, path)
+                except ImportFailure as exc:
+                    yield InvalidRecord(exc.location, exc.reason)
+                    continue
+                spool.add(thread_key, comment)
+        for key, head, comments in spool.groups():
+            yield _thread(key, head, comments, path)
+
+
+def _thread(
+    key: str, head: _ThreadHead | None, comments: list[CommentRecord], path: Path
+) -> ThreadRecord:
+    if head is None:
+        return ThreadRecord(
+            source=SOURCE,
+            external_id=key,
+            location=f"thread dsq:id={key}",
+            comments=comments,
+            warnings=[
+                f"thread dsq:id={key} is not in the export; its {len(comments)} post(s) "
+                "are kept under a thread without title"
+            ],
+        )
+    try:
+        published = parse_timestamp(head.created_at, f"{head.location} createdAt", path)
+    except ImportFailure:
+        published = None
+    return ThreadRecord(
+        source=SOURCE,
+        external_id=key,
+        location=head.location,
+        title=head.title,
+        url=head.url,
+        author=head.author,
+        published_at=published,
+        lead=html_to_text(head.message),
+        comments=comments,
+    )
+
+
+def _post(elem: ET.Element, number: int, path: Path) -> tuple[str, CommentRecord]:
+    fields = _fields(elem)
+    post_id = _dsq_id(elem) or _text(fields, "id").strip()
+    location = f"post dsq:id={post_id}" if post_id else f"<post> #{number}"
+    if not post_id:
+        raise ImportFailure(path, location, "a <post> without dsq:id or <id>")
+    thread = fields.get("thread")
+    thread_key = _dsq_id(thread) if thread is not None else ""
+    if not thread_key:
+        raise ImportFailure(path, location, "a <post> without <thread dsq:id=...>")
+    parent = fields.get("parent")
+    parent_id = _dsq_id(parent) if parent is not None else ""
+    deleted = _flag(fields, "isDeleted", location, path)
+    spam = _flag(fields, "isSpam", location, path)
+    flags = [name for name, on in (("deleted", deleted), ("spam", spam)) if on]
+    author = _fields(fields.get("author"))
+    markup = _text(fields, "message").strip()
+    return thread_key, CommentRecord(
+        external_id=post_id,
+        parent_id=parent_id or None,
+        body=html_to_text(markup),
+        body_html=markup,
+        location=location,
+        author=_text(author, "name").strip(),
+        author_email=_text(author, "email").strip(),
+        created_at=parse_timestamp(
+            _text(fields, "createdAt").strip(), f"{location} createdAt", path
+        ),
+        state="hidden" if flags else None,
+        source_state=f"{SOURCE}:{','.join(flags)}" if flags else "",
+    )
+
+
+def _flag(fields: dict[str, ET.Element], name: str, location: str, path: Path) -> bool:
+    value = _text(fields, name).strip().lower()
+    if value in ("", "false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise ImportFailure(path, location, f"<{name}> must be true or false, not {value!r}")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _fields(elem: ET.Element | None) -> dict[str, ET.Element]:
+    if elem is None:
+        return {}
+    fields: dict[str, ET.Element] = {}
+    for child in elem:
+        fields.setdefault(_local(child.tag), child)
+    return fields
+
+
+def _text(fields: dict[str, ET.Element], name: str) -> str:
+    child = fields.get(name)
+    return (child.text or "") if child is not None else ""
+
+
+def _dsq_id(elem: ET.Element) -> str:
+    for name, value in elem.attrib.items():
+        if _local(name) == "id":
+            return value.strip()
+    return ""

@@ -1,0 +1,103 @@
+"""Group records by thread on disk, for exports whose threads are scattered.
+
+A Disqus export lists `<thread>` elements and then `<post>` elements in any
+order; a CSV dump is often sorted by date, not thread. Holding every post
+until the file ends would make memory grow with the file. Instead the first
+pass appends each record to a temporary SQLite database (a file in the
+system temp dir, deleted afterwards) keyed by thread; the second pass reads
+one thread at a time back, in the order threads were first seen. Memory is
+bounded by the largest thread plus a write batch; the disk holds the rest.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+BATCH = 2000
+_RECENT_KEYS = 50_000
+
+
+class Spool:
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="threadkeeper-spool-")
+        self._db = sqlite3.connect(Path(self._dir.name) / "spool.sqlite3")
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            PRAGMA cache_size = -16384;
+            CREATE TABLE grp (key TEXT PRIMARY KEY, head BLOB);
+            CREATE TABLE item (key TEXT NOT NULL, payload BLOB NOT NULL);
+            """
+        )
+        self._items: list[tuple[str, bytes]] = []
+        self._heads: list[tuple[str, bytes]] = []
+        self._known: set[str] = set()  # keys surely in grp already (bounded)
+        self.items = 0
+
+    def set_head(self, key: str, head: Any) -> None:
+        """The thread's own data; the last one given wins."""
+        self._heads.append((key, pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL)))
+        if len(self._heads) >= BATCH:
+            self._flush()
+
+    def add(self, key: str, item: Any) -> None:
+        self._items.append((key, pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)))
+        self.items += 1
+        if len(self._items) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._db:
+            if self._heads:
+                self._db.executemany(
+                    "INSERT INTO grp (key, head) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET head = excluded.head",
+                    self._heads,
+                )
+                self._known.update(key for key, _ in self._heads)
+                self._heads.clear()
+            if self._items:
+                new_keys = {key for key, _ in self._items} - self._known
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO grp (key) VALUES (?)", [(k,) for k in new_keys]
+                )
+                if len(self._known) > _RECENT_KEYS:
+                    self._known.clear()
+                self._known.update(new_keys)
+                self._db.executemany("INSERT INTO item (key, payload) VALUES (?, ?)", self._items)
+                self._items.clear()
+
+    def groups(self) -> Iterator[tuple[str, Any | None, list[Any]]]:
+        """(key, head or None, items in the order added), one group at a time."""
+        self._flush()
+        self._db.execute("CREATE INDEX item_key ON item (key)")
+        keys = self._db.execute("SELECT rowid, key, head FROM grp ORDER BY rowid")
+        lookup = self._db.cursor()
+        while True:
+            rows = keys.fetchmany(256)
+            if not rows:
+                break
+            for _, key, head in rows:
+                items = [
+                    pickle.loads(payload)
+                    for (payload,) in lookup.execute(
+                        "SELECT payload FROM item WHERE key = ? ORDER BY rowid", (key,)
+                    )
+                ]
+                yield key, (pickle.loads(head) if head is not None else None), items
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
