@@ -316,3 +316,15 @@ def test_command_prints_summary_json_and_fails_loudly(tmp_path, capsys):
     with pytest.raises(CommandError, match="1 file"):
         call_command("import_threads", str(bad))
     assert "bad.json: line 1 column 2" in capsys.readouterr().err
+
+
+def test_gzipped_native_json_and_jsonl_import(tmp_path):
+    import gzip
+
+    path = tmp_path / "threads.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(NESTED).encode("utf-8")))
+    assert threads_import_file(path=path).comments_new == 4
+    rows = [{"thread": {"external_id": "gz"}, "external_id": "1", "body": "zipped"}]
+    lines = tmp_path / "comments.jsonl.gz"
+    lines.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in rows).encode("utf-8")))
+    assert threads_import_file(path=lines, fmt="jsonl").comments_new == 1

@@ -84,9 +84,8 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in IMPORTABLE_SUFFIXES)
-            )
+            found = (p for p in path.rglob("*") if p.is_file() and p.suffix in IMPORTABLE_SUFFIXES)
+            files.extend(sorted(found))
         elif path.exists():
             files.append(path)
         else:

@@ -21,6 +21,7 @@ from .base import (
     ThreadRecord,
     parse_timestamp,
 )
+from .source import load_json, open_source
 
 BOM = b"\xef\xbb\xbf"
 
@@ -38,15 +39,7 @@ def decode(data: bytes, path: Path, offset: int = 0) -> str:
 
 
 def read_json(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
-    text = decode(path.read_bytes(), path)
-    if not text.strip():
-        raise ImportFailure(path, "", "the file is empty")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportFailure(
-            path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}"
-        ) from None
+    document = load_json(path)
     if not isinstance(document, dict) or not isinstance(document.get("threads"), list):
         raise ImportFailure(path, "top level", 'expected an object with a "threads" list')
     for index, data in enumerate(document["threads"]):
@@ -58,7 +51,7 @@ def read_json(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
 
 
 def read_jsonl(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
-    with path.open("rb") as stream:
+    with open_source(path) as stream:
         current: ThreadRecord | None = None
         for line_no, data in _json_lines(stream, path):
             location = f"line {line_no}"

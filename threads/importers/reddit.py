@@ -12,32 +12,19 @@ their author is not attributed (every deleted account is named `[deleted]`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
-from .source import BOM, open_source
+from .source import load_json
 
 SOURCE = "reddit"
 GONE = {"[deleted]", "[removed]"}
 
 
 def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
-    with open_source(path) as stream:
-        data = stream.read()
-    text = data.removeprefix(BOM).decode("utf-8")
-    if not text.strip():
-        raise ImportFailure(path, "", "the file is empty")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportFailure(
-            path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise ImportFailure(path, "", "JSON nested too deeply") from None
+    document = load_json(path)
     yield thread_record(document, path)
 
 

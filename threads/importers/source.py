@@ -11,11 +11,12 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import json
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .base import ImportFailure
 
@@ -98,3 +99,19 @@ def read_head(path: Path, size: int) -> bytes:
             return stream.read(size)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise ImportFailure(path, "", f"cannot read the compressed file: {exc}") from None
+
+
+def load_json(path: Path) -> Any:
+    """A whole JSON document (plain or gzipped), with errors located for the user."""
+    with open_source(path) as stream:
+        text = stream.read().removeprefix(BOM).decode("utf-8")
+    if not text.strip():
+        raise ImportFailure(path, "", "the file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFailure(
+            path, f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise ImportFailure(path, "", "JSON nested too deeply") from None
