@@ -19,12 +19,6 @@ from .models import Decision
 from .permissions import moderator_required
 
 BRANCH_HIDE = "branch-hide"
-ACTIONS = {
-    "approve": services.comment_approve,
-    "flag": services.comment_flag,
-    "hide": services.comment_hide,
-    "restore": services.comment_restore,
-}
 
 
 def _decision_json(decision: Decision) -> dict:
@@ -43,7 +37,8 @@ def _decision_json(decision: Decision) -> dict:
 @moderator_required(redirect_anonymous=False)
 @require_POST
 def comment_action(request: HttpRequest, comment_id: int, action: str) -> JsonResponse:
-    if action not in ACTIONS and action != BRANCH_HIDE:
+    # The URL's action names are the Action values the services accept.
+    if action not in services.TRANSITIONS and action != BRANCH_HIDE:
         return JsonResponse({"error": f"unknown action {action!r}"}, status=404)
     comment = get_object_or_404(Comment, pk=comment_id)
     raw_version = request.POST.get("expected_version", "").strip()
@@ -65,7 +60,7 @@ def comment_action(request: HttpRequest, comment_id: int, action: str) -> JsonRe
         if action == BRANCH_HIDE:
             decisions = services.comment_branch_hide(**kwargs)
         else:
-            decisions = [ACTIONS[action](**kwargs)]
+            decisions = [services.comment_act(action=action, **kwargs)]
     except services.StaleDecision as exc:
         return JsonResponse(
             {"error": str(exc), "version": exc.comment.version, "state": exc.comment.state},
