@@ -1,0 +1,64 @@
+"""Settings come from the environment; a dev-only secret exists only with DEBUG on."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+PROBE = (
+    "import django, json; from django.conf import settings; django.setup(); "
+    "print(json.dumps([settings.DEBUG, settings.SECRET_KEY, "
+    "settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, settings.ALLOWED_HOSTS]))"
+)
+
+
+def probe(**env):
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "ALLOWED_HOSTS"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_no_secret_without_debug_is_refused():
+    result = probe()
+    assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_gets_a_dev_key_and_local_defaults():
+    import json
+
+    result = probe(DEBUG="1")
+    debug, key, engine, broker, hosts = json.loads(result.stdout)
+    assert debug is True and key.startswith("dev-only")
+    assert engine == "django.db.backends.sqlite3"
+    assert broker == "redis://127.0.0.1:6379/0"
+    assert hosts == ["127.0.0.1", "localhost"]
+
+
+def test_environment_overrides():
+    import json
+
+    result = probe(
+        SECRET_KEY="s3cret",
+        DATABASE_URL="postgres://u@db.example:5433/x",
+        CELERY_BROKER_URL="redis://broker:6379/2",
+        ALLOWED_HOSTS="a.example,b.example",
+    )
+    debug, key, engine, broker, hosts = json.loads(result.stdout)
+    assert (debug, key, broker, hosts) == (
+        False,
+        "s3cret",
+        "redis://broker:6379/2",
+        ["a.example", "b.example"],
+    )
+    assert engine == "django.db.backends.postgresql"
