@@ -475,13 +475,16 @@ def render_table(results, args, total, counts, big_size, stats, full) -> str:
     import django
 
     cpu = platform.processor() or platform.machine()
+
+    def capped(tab: str) -> str:
+        return "10,000+" if counts[tab] > 10_000 else f"{counts[tab]:,}"
+
     lines = [
         "## Dashboard",
         "",
         f"`bench/dashboard_bench.py` — {total:,} comments in PostgreSQL "
-        f"(tab sizes: review {counts['review']:,}{'+' if counts['review'] > 10000 else ''}, "
-        f"flagged {counts['flagged']:,}+, hidden {counts['hidden']:,}+; counts are capped at "
-        "10,000 by design), "
+        f"(tab sizes: review {capped('review')}, flagged {capped('flagged')}, "
+        f"hidden {capped('hidden')}; counts are capped at 10,000 by design), "
         f"{args.clients} concurrent logged-in clients for {args.seconds:.0f} s per scenario "
         f"on 127.0.0.1, gunicorn {args.workers} worker(s) x {args.threads} thread(s), "
         f"{os.cpu_count()} CPU cores ({cpu}), Django {django.get_version()}, "
