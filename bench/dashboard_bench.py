@@ -221,9 +221,11 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, body: dict | None = None
+    def request(self, method: str, path: str, body: dict | None = None, *, htmx: bool = False
                 ) -> tuple[int, bytes, float | None, float]:
         headers = {"Host": "127.0.0.1"}
+        if htmx:
+            headers["HX-Request"] = "true"
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
@@ -304,6 +306,57 @@ def run_scenario(clients: list[Client], make_request, seconds: float) -> dict[st
         "server_p50": pct(server_ms, 50), "server_p95": pct(server_ms, 95),
         "client_p50": pct(client_ms, 50), "client_p95": pct(client_ms, 95),
     }
+
+
+def run_full_thread(clients: list[Client], path: str, seconds: float) -> dict[str, float]:
+    """Every client renders a whole thread, chunk after chunk, as scrolling does:
+    the page, then each "load more" (HX-Request, ?after=...) until there is none.
+    One sample = the sum of the server times of all the chunks of one render."""
+    totals: list[float] = []
+    chunks: list[int] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    more = re.compile(rb'href="([^"]*\?after=[^"]+)"')
+
+    def worker(client: Client) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            url, total, count, headers_htmx = path, 0.0, 0, False
+            while url:
+                try:
+                    status, content, server, _ = client.request(
+                        "GET", url, None, htmx=headers_htmx)
+                except (OSError, http.client.HTTPException):
+                    with lock:
+                        errors += 1
+                    break
+                if status != 200 or server is None:
+                    with lock:
+                        errors += 1
+                    break
+                total += server
+                count += 1
+                found = more.search(content)
+                url = found.group(1).decode().replace("&amp;", "&") if found else ""
+                headers_htmx = True
+            else:
+                with lock:
+                    totals.append(total)
+                    chunks.append(count)
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ordered = sorted(totals)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    return {"renders": len(totals), "errors": errors, "chunks": max(chunks, default=0),
+            "server_p50": pct(0.50), "server_p95": pct(0.95)}
 
 
 # --- main ----------------------------------------------------------------------
@@ -404,29 +457,34 @@ def main() -> None:
                   f"server p50 {result['server_p50']:7.1f} ms  p95 {result['server_p95']:7.1f} ms"
                   f"  | client p50 {result['client_p50']:7.1f}  p95 {result['client_p95']:7.1f}",
                   flush=True)
+        full = run_full_thread(clients, f"/threads/{big.pk}/", args.seconds)
+        print(f"full thread render: {full}", flush=True)
     finally:
         stop_server(server)
         if not args.keep:
             drop_database(args.pg, args.db)
 
-    table = render_table(results, args, total, counts, big_size, stats)
+    table = render_table(results, args, total, counts, big_size, stats, full)
     print()
     print(table)
     if args.write:
         write_section(Path(args.write), table)
 
 
-def render_table(results, args, total, counts, big_size, stats) -> str:
+def render_table(results, args, total, counts, big_size, stats, full) -> str:
     import django
 
     cpu = platform.processor() or platform.machine()
+
+    def capped(tab: str) -> str:
+        return "10,000+" if counts[tab] > 10_000 else f"{counts[tab]:,}"
+
     lines = [
         "## Dashboard",
         "",
         f"`bench/dashboard_bench.py` — {total:,} comments in PostgreSQL "
-        f"(tab sizes: review {counts['review']:,}{'+' if counts['review'] > 10000 else ''}, "
-        f"flagged {counts['flagged']:,}+, hidden {counts['hidden']:,}+; counts are capped at "
-        "10,000 by design), "
+        f"(tab sizes: review {capped('review')}, flagged {capped('flagged')}, "
+        f"hidden {capped('hidden')}; counts are capped at 10,000 by design), "
         f"{args.clients} concurrent logged-in clients for {args.seconds:.0f} s per scenario "
         f"on 127.0.0.1, gunicorn {args.workers} worker(s) x {args.threads} thread(s), "
         f"{os.cpu_count()} CPU cores ({cpu}), Django {django.get_version()}, "
@@ -447,12 +505,21 @@ def render_table(results, args, total, counts, big_size, stats) -> str:
             f"{r['server_p50']:.1f} | {r['server_p95']:.1f} | {r['client_p50']:.1f} | "
             f"{r['client_p95']:.1f} |"
         )
+    lines += [
+        "",
+        f"Whole {big_size:,}-comment thread, every chunk in turn (the page, then "
+        f"{full['chunks'] - 1} \"load more\" requests of 250 comments, as scrolling to the "
+        f"end does), {args.clients} clients at once for {args.seconds:.0f} s: "
+        f"{full['renders']} full renders, {full['errors']} errors, server time summed over "
+        f"the {full['chunks']} requests p50 {full['server_p50']:.0f} ms, "
+        f"p95 {full['server_p95']:.0f} ms.",
+    ]
     if stats:
         lines += ["", f"Loading took {stats['load_seconds']} s ({stats['threads']:,} threads, "
                   f"{stats['authors']:,} authors, {stats['comments']:,} comments + one score "
                   "row each, COPY)."]
     lines += ["", "Reproduce: `.venv/bin/python bench/dashboard_bench.py` (PostgreSQL on "
-              "127.0.0.1:5432; creates and drops `tk_bench`).", ""]
+              "127.0.0.1:5432; creates and drops `tk_bench`, or `--db NAME`).", ""]
     return "\n".join(lines)
 
 

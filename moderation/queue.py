@@ -8,7 +8,9 @@ id) and the next page starts strictly after it, so a page deep in a queue of a
 million rows costs what the first page costs, and acting on cards while paging
 never skips or repeats one (OFFSET would). Rows whose sort value is NULL (an
 unscored comment, a comment without a date) come after all the others, in id
-order: the cursor records which of the two phases it is in.
+order: the cursor records which of the two phases it is in. "Most uncertain"
+walks the score index both ways from the threshold and merges the two walks;
+its cursor holds where each walk stopped.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Value
-from django.db.models.functions import Abs, Substr
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils.dateparse import parse_datetime
 
 from threads.models import Comment, Thread
@@ -176,59 +178,109 @@ def _float_param(params: Any, name: str) -> float | None:
 
 
 @dataclass(frozen=True)
+class Walk:
+    """One keyset walk of an index: rows in (field, id) order, up or down,
+    optionally bounded (`toxicity >= threshold`)."""
+
+    descending: bool
+    bound: Q | None = None
+
+
+@dataclass(frozen=True)
 class SortSpec:
-    """How a sort orders rows: an expression, a direction, and its NULL-free filter."""
+    """How a sort orders rows: one or more index walks over one field.
+
+    Single-walk sorts are a plain ORDER BY (field, id). "Most uncertain" is
+    two walks outwards from the threshold, merged by distance: each walk is
+    an ordered range of the (toxicity, id) index, so a page reads about
+    2 x page size index entries instead of sorting the whole tab by
+    abs(toxicity - threshold), which no index can serve.
+    """
 
     key: str
-    expression: Any
-    descending: bool
+    field: str
+    walks: tuple[Walk, ...]
     is_datetime: bool = False
+    threshold: float | None = None
+
+    @property
+    def nulls_descending(self) -> bool:
+        # Rows without a value come last, in the direction of the first walk.
+        return self.walks[0].descending
+
+    def distance(self, value: float) -> float:
+        return abs(value - self.threshold) if self.threshold is not None else 0.0
 
 
 def sort_spec(sort: str) -> SortSpec:
     if sort == "score":
-        return SortSpec("score", F("toxicity"), descending=True)
+        return SortSpec("score", "toxicity", (Walk(descending=True),))
     if sort == "newest":
-        return SortSpec("newest", F("created_at"), descending=True, is_datetime=True)
+        return SortSpec("newest", "created_at", (Walk(descending=True),), is_datetime=True)
     if sort == "oldest":
-        return SortSpec("oldest", F("created_at"), descending=False, is_datetime=True)
+        return SortSpec("oldest", "created_at", (Walk(descending=False),), is_datetime=True)
     if sort == "uncertain":
+        threshold = review_threshold()
         return SortSpec(
-            "uncertain", Abs(F("toxicity") - Value(review_threshold())), descending=False
+            "uncertain",
+            "toxicity",
+            (
+                Walk(descending=False, bound=Q(toxicity__gte=threshold)),  # up from it
+                Walk(descending=True, bound=Q(toxicity__lt=threshold)),  # down from it
+            ),
+            threshold=threshold,
         )
     raise QueueError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
 
 
+Position = tuple[Any, int]  # (sort value, id) of the last row a walk gave
+
+
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page ended: in the valued phase (value, id) or the NULL phase (id)."""
+    """Where a page ended: each walk's last (value, id), None where a walk has
+    given nothing yet; or, in the NULL phase, the last id."""
 
     null_phase: bool
-    value: Any
-    last_id: int
+    positions: tuple[Position | None, ...]
+    last_id: int | None = None
 
     def encode(self, spec: SortSpec) -> str:
-        value = self.value
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        raw = json.dumps([int(self.null_phase), value, self.last_id]).encode()
+        positions = [
+            None if pos is None
+            else [pos[0].isoformat() if isinstance(pos[0], datetime) else pos[0], pos[1]]
+            for pos in self.positions
+        ]
+        raw = json.dumps([int(self.null_phase), positions, self.last_id]).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
     def decode(cls, token: str, spec: SortSpec) -> Cursor:
         try:
             padded = token + "=" * (-len(token) % 4)
-            phase, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
-            if not isinstance(last_id, int):
-                raise ValueError("id")
+            phase, raw_positions, last_id = json.loads(base64.urlsafe_b64decode(padded))
             if phase:
-                return cls(True, None, last_id)
-            if spec.is_datetime:
-                parsed = parse_datetime(value)
-                if parsed is None:
-                    raise ValueError("date")
-                return cls(False, parsed, last_id)
-            return cls(False, float(value), last_id)
+                if not isinstance(last_id, int):
+                    raise ValueError("id")
+                return cls(True, (), last_id)
+            if not isinstance(raw_positions, list) or len(raw_positions) != len(spec.walks):
+                raise ValueError("walks")
+            positions: list[Position | None] = []
+            for raw in raw_positions:
+                if raw is None:
+                    positions.append(None)
+                    continue
+                value, row_id = raw
+                if not isinstance(row_id, int):
+                    raise ValueError("id")
+                if spec.is_datetime:
+                    parsed = parse_datetime(value)
+                    if parsed is None:
+                        raise ValueError("date")
+                    positions.append((parsed, row_id))
+                else:
+                    positions.append((float(value), row_id))
+            return cls(False, tuple(positions))
         except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
             raise QueueError("the page cursor in the URL is damaged; start from the top") from None
 
@@ -248,6 +300,54 @@ def card_queryset(queryset: QuerySet[Comment]) -> QuerySet[Comment]:
     ).defer("body_html", "thread__lead")
 
 
+def _walk_rows(base: QuerySet[Comment], spec: SortSpec, walk: Walk,
+               after: Position | None, limit: int) -> list[Comment]:
+    """Up to `limit` rows of one walk, strictly after `after`: one ordered
+    index range scan (field, id), forwards or backwards, whatever the depth."""
+    name = spec.field
+    rows = base.filter(**{f"{name}__isnull": False})
+    if walk.bound is not None:
+        rows = rows.filter(walk.bound)
+    if after is not None:
+        value, last_id = after
+        op = "lt" if walk.descending else "gt"
+        rows = rows.filter(
+            Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id})
+        )
+    # A plain DESC/ASC (not NULLS LAST) with the NULLs filtered out lets
+    # PostgreSQL walk the (field, id) index in either direction.
+    order = (f"-{name}", "-id") if walk.descending else (name, "id")
+    return list(card_queryset(rows).order_by(*order)[:limit])
+
+
+def _merge(spec: SortSpec, walks: list[list[Comment]]) -> list[tuple[int, Comment]]:
+    """The walks' rows in page order, each tagged with its walk.
+
+    One walk: its own order. Two (most uncertain): by distance from the
+    threshold, the upward walk first on a tie; each walk is already in
+    distance order, so this is a merge, and cutting it anywhere then
+    resuming each walk after its own last row gives the same sequence.
+    """
+    if len(walks) == 1:
+        return [(0, row) for row in walks[0]]
+    up, down = walks
+    merged: list[tuple[int, Comment]] = []
+    i = j = 0
+    while i < len(up) or j < len(down):
+        take_up = j >= len(down) or (
+            i < len(up)
+            and spec.distance(getattr(up[i], spec.field)) <= spec.distance(
+                getattr(down[j], spec.field))
+        )
+        if take_up:
+            merged.append((0, up[i]))
+            i += 1
+        else:
+            merged.append((1, down[j]))
+            j += 1
+    return merged
+
+
 def queue_page(
     *,
     tab: str,
@@ -256,48 +356,49 @@ def queue_page(
     after: str | None = None,
     size: int = DEFAULT_PAGE_SIZE,
 ) -> QueuePage:
-    """One page of a tab: at most two queries for the rows, one for their scores."""
+    """One page of a tab: one query per walk (and one for the NULL rows when the
+    valued ones run out), one for the scores; each reads about a page of index."""
     spec = sort_spec(sort)
     size = max(1, min(size, MAX_PAGE_SIZE))
     base = (filters or QueueFilters()).apply(tab_queryset(tab))
     cursor = Cursor.decode(after, spec) if after else None
-    rows: list[Comment] = []
+    tagged: list[tuple[int | None, Comment]] = []
+    positions: list[Position | None] = (
+        list(cursor.positions) if cursor is not None and not cursor.null_phase
+        else [None] * len(spec.walks)
+    )
 
     if cursor is None or not cursor.null_phase:
-        valued = base.annotate(sort_value=spec.expression).filter(sort_value__isnull=False)
-        if cursor is not None:
-            if spec.descending:
-                valued = valued.filter(
-                    Q(sort_value__lt=cursor.value)
-                    | Q(sort_value=cursor.value, id__lt=cursor.last_id)
-                )
-            else:
-                valued = valued.filter(
-                    Q(sort_value__gt=cursor.value)
-                    | Q(sort_value=cursor.value, id__gt=cursor.last_id)
-                )
-        # A plain DESC/ASC (not NULLS LAST) with the NULLs filtered out lets
-        # PostgreSQL walk the (state, needs_review, toxicity) index backwards.
-        order = ("-sort_value", "-id") if spec.descending else ("sort_value", "id")
-        rows = list(card_queryset(valued).order_by(*order)[: size + 1])
+        # size + 1 from every walk: enough to fill the page whichever walk it
+        # draws from, and to know whether a next page exists.
+        walks = [
+            _walk_rows(base, spec, walk, positions[index], size + 1)
+            for index, walk in enumerate(spec.walks)
+        ]
+        tagged = list(_merge(spec, walks))
 
-    if len(rows) <= size:
+    if len(tagged) <= size:
         # The valued rows ran out on this page: continue with the NULL ones.
-        nulls = base.annotate(sort_value=spec.expression).filter(sort_value__isnull=True)
+        nulls = base.filter(**{f"{spec.field}__isnull": True})
         if cursor is not None and cursor.null_phase:
-            if spec.descending:
-                nulls = nulls.filter(id__lt=cursor.last_id)
-            else:
-                nulls = nulls.filter(id__gt=cursor.last_id)
-        order = "-id" if spec.descending else "id"
-        rows += list(card_queryset(nulls).order_by(order)[: size + 1 - len(rows)])
+            op = "lt" if spec.nulls_descending else "gt"
+            nulls = nulls.filter(**{f"id__{op}": cursor.last_id})
+        order = "-id" if spec.nulls_descending else "id"
+        tagged += [(None, row) for row in
+                   card_queryset(nulls).order_by(order)[: size + 1 - len(tagged)]]
 
     next_cursor = None
-    if len(rows) > size:
-        rows = rows[:size]
-        last = rows[-1]
-        value = last.sort_value
-        next_cursor = Cursor(value is None, value, last.pk).encode(spec)
+    if len(tagged) > size:
+        tagged = tagged[:size]
+        walk_index, last = tagged[-1]
+        if walk_index is None:
+            next_cursor = Cursor(True, (), last.pk).encode(spec)
+        else:
+            for index, row in tagged:
+                if index is not None:
+                    positions[index] = (getattr(row, spec.field), row.pk)
+            next_cursor = Cursor(False, tuple(positions)).encode(spec)
+    rows = [row for _, row in tagged]
     return QueuePage(comments=rows, next_cursor=next_cursor, scores=latest_scores(rows))
 
 

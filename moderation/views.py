@@ -9,12 +9,6 @@ behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -27,6 +21,7 @@ from threads.selectors import comment_ancestors
 
 from . import queue
 from .models import Action, Decision, ReasonCode
+from .permissions import moderator_required
 from .services import (
     ModerationError,
     StaleDecision,
@@ -36,7 +31,6 @@ from .services import (
     comments_act,
 )
 
-PERMISSION = "moderation.moderate_comment"
 # Session key: the ids of the decisions the moderator's last action made,
 # which "undo" reverses (each with a new decision).
 LAST_BATCH = "moderation_last_batch"
@@ -54,20 +48,6 @@ PAST = {
     "hide_branch": "Hid",
     "undo": "Undid",
 }
-
-
-def moderator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required (else the login page), then the moderate permission (else 403)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.has_perm(PERMISSION):
-            raise PermissionDenied("Only moderators can use the moderation dashboard.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _bad_request(message: str) -> HttpResponse:
@@ -427,6 +407,6 @@ def _fresh(ids: list[int], ctx: str) -> list[Comment]:
 
 
 __all__ = [
-    "act", "author_view", "comment_context", "comment_history", "home", "moderator_required",
+    "act", "author_view", "comment_context", "comment_history", "home",
     "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
 ]

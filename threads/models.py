@@ -101,7 +101,23 @@ class Comment(models.Model):
         ]
         indexes = [
             models.Index(fields=["thread", "path"], name="comment_thread_path"),
-            models.Index(fields=["state", "needs_review", "toxicity"], name="comment_queue"),
+            # The dashboard's queues (moderation/queue.py) walk these in keyset
+            # order: (sort value, id), forwards or backwards, LIMIT page size.
+            # "Needs review" is a small slice of pending: partial indexes.
+            models.Index(
+                fields=["toxicity", "id"], name="comment_review_toxicity",
+                condition=models.Q(state="pending", needs_review=True),
+            ),
+            models.Index(
+                fields=["created_at", "id"], name="comment_review_created",
+                condition=models.Q(state="pending", needs_review=True),
+            ),
+            # The flagged / hidden / approved tabs.
+            models.Index(fields=["state", "toxicity", "id"], name="comment_state_toxicity"),
+            models.Index(fields=["state", "created_at", "id"], name="comment_state_created"),
+            # The "all" tab.
+            models.Index(fields=["toxicity", "id"], name="comment_toxicity"),
+            models.Index(fields=["created_at", "id"], name="comment_created"),
             models.Index(fields=["author", "created_at"], name="comment_author_created"),
         ]
 

@@ -12,25 +12,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 
 from moderation.models import ToxicityScore
+from tests.factories import TEST_PASSWORD, ModeratorFactory
 from threads.models import Comment, Thread
 from threads.services import threads_import_file
 
 MODEL_KEY = "detoxify:original:test0001"
 LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
-PASSWORD = "correct horse battery staple"
+# Moderators are tests/factories.py's ModeratorFactory (staff, in the Moderators
+# group, exactly as create_moderator makes one), signing in with TEST_PASSWORD.
+PASSWORD = TEST_PASSWORD
 XSS_BODY = "<script>alert(1)</script><img src=x onerror=alert(1)>"
-
-
-def make_moderator(username: str = "mod"):
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
-    user.user_permissions.add(
-        Permission.objects.get(codename="moderate_comment", content_type__app_label="moderation")
-    )
-    return user
 
 
 def score_comment(comment: Comment, top: float, label: str = "toxicity", *,
@@ -81,7 +74,7 @@ def import_threads(tmp_path: Path, threads: list[dict], name: str = "seed.json")
 
 @pytest.fixture
 def moderator(db):
-    return make_moderator()
+    return ModeratorFactory(username="mod")
 
 
 @pytest.fixture

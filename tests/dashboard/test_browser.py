@@ -11,16 +11,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from moderation.services import comment_hide
+from tests.factories import ModeratorFactory, UserFactory
 from threads.models import Comment, Thread
 
 from .conftest import (
     PASSWORD,
     XSS_BODY,
     import_threads,
-    make_moderator,
     score_comment,
     thread_document,
 )
@@ -81,7 +80,7 @@ def seeded(transactional_db, tmp_path, monkeypatch):
         score_comment(comment, SCORES[index], label=LABELS[index])
     score_comment(Comment.objects.get(external_id="quiet-0"), 0.02,
                   model_key="fallback:lexicon:v1")
-    return make_moderator("mod")
+    return ModeratorFactory(username="mod")
 
 
 def log_in(page, live_server, username: str) -> None:
@@ -193,7 +192,7 @@ def test_stale_action_shows_the_conflict(browser, live_server, seeded):
     page.wait_for_url("**/queue/review/")
     target = queue_order(page)[0]
     # Another moderator hides it after this page was loaded.
-    comment_hide(comment=Comment.objects.get(pk=target), actor=make_moderator("alice"),
+    comment_hide(comment=Comment.objects.get(pk=target), actor=ModeratorFactory(username="alice"),
                  reason="spam")
     page.keyboard.press("a")
     notice = page.wait_for_selector(f"#c-{target} .notice-conflict")
@@ -241,7 +240,7 @@ def test_thread_view_and_phone_width(browser, live_server, seeded):
 
 
 def test_non_moderator_gets_403(browser, live_server, seeded):
-    get_user_model().objects.create_user(username="reader", password=PASSWORD)
+    UserFactory(username="reader")
     page = browser.new_page()
     log_in(page, live_server, "reader")
     response = page.goto(f"{live_server.url}/queue/review/")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from moderation.models import Action, Decision
 from moderation.services import comment_hide
+from tests.factories import ModeratorFactory, UserFactory
 from threads.models import Comment
 
-from .conftest import PASSWORD, XSS_BODY, import_threads, make_moderator, thread_document
+from .conftest import XSS_BODY, import_threads, thread_document
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_anonymous_is_sent_to_login(client, scored_thread):
     ("moderation:my_decisions", {}),
 ])
 def test_non_moderator_gets_403(client, scored_thread, name, kwargs):
-    user = get_user_model().objects.create_user(username="reader", password=PASSWORD)
+    user = UserFactory(username="reader")
     client.force_login(user)
     if kwargs is None:
         kwargs = {"thread_id": scored_thread.pk}
@@ -181,7 +181,7 @@ def test_reason_is_not_recorded_on_approve(moderator_client, scored_thread):
 def test_stale_action_says_who_did_what_and_refreshes(moderator_client, scored_thread):
     comment = Comment.objects.order_by("-toxicity").first()
     seen_version = comment.version
-    other = make_moderator("alice")
+    other = ModeratorFactory(username="alice")
     comment_hide(comment=comment, actor=other, reason="spam")
     response = moderator_client.post(reverse("moderation:act"), {
         "comment": comment.pk, "version": seen_version, "action": "approve", "tab": "review"})
@@ -218,7 +218,7 @@ def test_bulk_approve_and_undo(moderator_client, moderator, scored_thread):
 
 def test_bulk_reports_each_refusal(moderator_client, scored_thread):
     first, second = Comment.objects.order_by("-toxicity")[:2]
-    comment_hide(comment=second, actor=make_moderator("bob"))
+    comment_hide(comment=second, actor=ModeratorFactory(username="bob"))
     html = moderator_client.post(reverse("moderation:act"), {
         "action": "restore", "comment": [first.pk, second.pk]}).content.decode()
     assert "Restored 1 comment; 1 refused" in html
@@ -279,7 +279,7 @@ def test_author_view_counts_by_state(moderator_client, scored_thread):
 
 def test_history_and_my_decisions(moderator_client, moderator, scored_thread):
     comment = Comment.objects.first()
-    other = make_moderator("carol")
+    other = ModeratorFactory(username="carol")
     comment_hide(comment=comment, actor=other, reason="spam", note="first-note")
     moderator_client.post(reverse("moderation:act"), {
         "comment": comment.pk, "action": "restore", "note": "fine on reflection"})
