@@ -451,15 +451,17 @@ def write_docs(text: str, command: str) -> None:
         "“× loaddata” is how many times faster than `loaddata` of the same rows; "
         "“× raw insert time” is the time relative to a bare `executemany` INSERT of the "
         "same rows (1.0 = the floor). “re-import s” is the same files again (nothing "
-        "changes: idempotent).\n\n"
+        "changes: idempotent). Scoring enqueue is off (`SCORING_AUTO_ENQUEUE=0`): "
+        "the import alone is measured, as `loaddata` and `executemany` enqueue nothing.\n\n"
         f"{text}\n"
     )
     start = old.find("## Import\n")
     if start == -1:
         new = old.rstrip("\n") + "\n\n" + section
     else:
-        end = old.find("\n## ", start + 1)
-        new = old[:start] + section + (old[end + 1 :] if end != -1 else "")
+        # Up to the next heading: hand-written subsections (### ...) are kept.
+        end = old.find("\n#", start + 1)
+        new = old[:start] + section + ("\n" + old[end + 1 :] if end != -1 else "")
     path.write_text(new, encoding="utf-8")
 
 
