@@ -316,3 +316,30 @@ def test_command_prints_summary_json_and_fails_loudly(tmp_path, capsys):
     with pytest.raises(CommandError, match="1 file"):
         call_command("import_threads", str(bad))
     assert "bad.json: line 1 column 2" in capsys.readouterr().err
+
+
+def test_authors_of_one_file_are_looked_up_once(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    threads = [
+        {"source": "site", "external_id": f"t{n}", "title": "Title", "comments": [
+            {"external_id": "1", "author": "Ann", "body": f"hello {n}"},
+            {"external_id": "2", "author": "Bob", "body": "hi"},
+        ]}
+        for n in range(3)
+    ]
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
+    with CaptureQueriesContext(connection) as queries:
+        threads_import_file(path=path)
+    author_selects = [
+        q for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and "threads_author" in q["sql"]
+    ]
+    # Thread 1: lookup, then re-select of the two new rows; threads 2 and 3
+    # need no author query (each one's lookup would make it 4).
+    assert len(author_selects) == 2
+    ann = Author.objects.get(name="Ann")
+    assert Comment.objects.filter(external_id="1", author=ann).count() == 3
+    assert Author.objects.count() == 2
