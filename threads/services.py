@@ -67,6 +67,9 @@ def threads_import_file(
     Raises ImportFailure (naming the file, the record and the reason).
     """
     report = ImportReport(files=1)
+    # Author ids already looked up in this file's transaction: threads of one
+    # export share most commenters, so later threads need no author query.
+    known_authors: dict[str, int] = {}
     with transaction.atomic():
         for record in read_path(path, fmt):
             if isinstance(record, InvalidRecord):
@@ -78,17 +81,27 @@ def threads_import_file(
                 # A savepoint per thread only where a failed thread may be skipped;
                 # otherwise the file's transaction is the unit (and two queries cheaper).
                 with transaction.atomic(savepoint=skip_invalid):
-                    thread_import(record=record, report=report, path=path)
+                    thread_import(
+                        record=record, report=report, path=path, known_authors=known_authors
+                    )
             except ImportFailure as exc:
                 if not skip_invalid:
                     raise
+                # The savepoint rollback may have removed authors this thread created.
+                known_authors.clear()
                 report.skipped.append(str(exc))
             if on_progress:
                 on_progress(len(record.comments))
     return report
 
 
-def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | str) -> Thread:
+def thread_import(
+    *,
+    record: ThreadRecord,
+    report: ImportReport,
+    path: Path | str,
+    known_authors: dict[str, int] | None = None,
+) -> Thread:
     """Create or update one thread and its comments from a parsed record.
 
     Idempotent: the same record again changes nothing. Parents are looked up
@@ -96,6 +109,8 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
     so an export of new replies attaches to what was imported before. Paths
     of the whole thread are recomputed, since a new reply can shift siblings.
     Locks the thread row so two imports of one thread cannot interleave.
+    `known_authors` (identity -> Author id, valid in the current transaction)
+    saves author queries across the threads of one file; it is added to.
     """
     _check_duplicates(record, path)
     thread, thread_status = _thread_upsert(record)
@@ -133,7 +148,7 @@ def thread_import(*, record: ThreadRecord, report: ImportReport, path: Path | st
     except TreeError as exc:
         raise ImportFailure(path, record.location, f"{exc} (comment ids: {exc.ids})") from None
 
-    authors = _authors_for(record)
+    authors = _authors_for(record, {} if known_authors is None else known_authors)
     changed_ids: list[int] = []
     to_update: list[Comment] = []
     fields_to_update: set[str] = set()
@@ -319,8 +334,11 @@ def _sibling_order(created_at: datetime | None, external_id: str) -> tuple[bool,
     return (created_at is None, created_at.isoformat() if created_at else "", external_id)
 
 
-def _authors_for(record: ThreadRecord) -> dict[str, int]:
-    """Author row ids for the record's comments, rows created as needed, by comment id."""
+def _authors_for(record: ThreadRecord, known: dict[str, int]) -> dict[str, int]:
+    """Author row ids for the record's comments, rows created as needed, by comment id.
+
+    `known` (identity -> id) is consulted first and updated with what is found.
+    """
     salt = settings.AUTHOR_HASH_SALT
     identities: dict[str, tuple[str, str, str]] = {}  # comment ext -> (identity, name, email)
     hashes: dict[tuple[str, ...], str] = {}  # one HMAC per distinct author in the thread
@@ -333,10 +351,14 @@ def _authors_for(record: ThreadRecord) -> dict[str, int]:
             key = ("name", record.source, comment.author)
             identity = hashes.get(key) or hashes.setdefault(key, salted_hash(salt, *key))
             identities[comment.external_id] = (identity, comment.author, "")
-    wanted = {identity: (name, email) for identity, name, email in identities.values()}
+    wanted = {
+        identity: (name, email)
+        for identity, name, email in identities.values()
+        if identity not in known
+    }
     existing = dict(
         Author.objects.filter(identity__in=list(wanted)).values_list("identity", "id")
-    )
+    ) if wanted else {}
     missing = [
         Author(identity=identity, name=name, email_hash=email)
         for identity, (name, email) in wanted.items()
@@ -349,7 +371,8 @@ def _authors_for(record: ThreadRecord) -> dict[str, int]:
                 "identity", "id"
             )
         )
-    return {ext: existing[identity] for ext, (identity, _, _) in identities.items()}
+    known.update(existing)
+    return {ext: known[identity] for ext, (identity, _, _) in identities.items()}
 
 
 def _apply_changes(

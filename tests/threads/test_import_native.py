@@ -328,3 +328,29 @@ def test_gzipped_native_json_and_jsonl_import(tmp_path):
     lines = tmp_path / "comments.jsonl.gz"
     lines.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in rows).encode("utf-8")))
     assert threads_import_file(path=lines, fmt="jsonl").comments_new == 1
+
+def test_authors_of_one_file_are_looked_up_once(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    threads = [
+        {"source": "site", "external_id": f"t{n}", "title": "Title", "comments": [
+            {"external_id": "1", "author": "Ann", "body": f"hello {n}"},
+            {"external_id": "2", "author": "Bob", "body": "hi"},
+        ]}
+        for n in range(3)
+    ]
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
+    with CaptureQueriesContext(connection) as queries:
+        threads_import_file(path=path)
+    author_selects = [
+        q for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and "threads_author" in q["sql"]
+    ]
+    # Thread 1: lookup, then re-select of the two new rows; threads 2 and 3
+    # need no author query (each one's lookup would make it 4).
+    assert len(author_selects) == 2
+    ann = Author.objects.get(name="Ann")
+    assert Comment.objects.filter(external_id="1", author=ann).count() == 3
+    assert Author.objects.count() == 2
