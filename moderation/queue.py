@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.dateparse import parse_datetime
@@ -31,6 +30,7 @@ from django.utils.dateparse import parse_datetime
 from threads.models import Comment, Thread
 
 from .models import Action, Decision, ToxicityScore
+from .policy import review_thresholds
 
 State = Comment.State
 
@@ -65,11 +65,12 @@ class QueueError(ValueError):
 
 
 def review_threshold() -> float:
-    """The score a comment is judged against for "most uncertain".
+    """The pivot of "most uncertain": the review threshold of the broad `toxicity` label.
 
-    Until per-label thresholds exist (moderation/policy.py), one setting.
+    Thresholds are per label (moderation/policy.py), but an index walk needs
+    one pivot; `toxicity` is the label every model reports, fallback included.
     """
-    return float(getattr(settings, "MODERATION_REVIEW_THRESHOLD", 0.5))
+    return review_thresholds().get("toxicity", 0.5)
 
 
 def tab_queryset(tab: str) -> QuerySet[Comment]:

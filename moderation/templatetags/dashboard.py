@@ -12,6 +12,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from moderation.models import ReasonCode
+from moderation.policy import review_thresholds
 from moderation.queue import COUNT_CAP, TABS, review_threshold
 
 register = template.Library()
@@ -35,7 +36,8 @@ def score_bars(score: Any) -> list[dict[str, Any]]:
     """A ToxicityScore's labels, highest first, as (label, value, percent, over)."""
     if score is None or not isinstance(score.scores, dict):
         return []
-    threshold = review_threshold()
+    thresholds = review_thresholds()
+    default = review_threshold()
     bars = []
     for label, value in score.scores.items():
         try:
@@ -47,7 +49,7 @@ def score_bars(score: Any) -> list[dict[str, Any]]:
             "label": label.replace("_", " "),
             "value": number,
             "percent": round(number * 100),
-            "over": number >= threshold,
+            "over": number >= thresholds.get(label, default),
         })
     bars.sort(key=lambda bar: -bar["value"])
     return bars

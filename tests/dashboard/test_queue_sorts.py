@@ -27,7 +27,7 @@ SCORES = [0.5, 0.75, 0.25, 0.75, 0.25, 0.5, 0.51, 0.49, 0.0, 1.0, 0.9, 0.1, 0.75
 
 @pytest.fixture
 def scored(db, settings):
-    settings.MODERATION_REVIEW_THRESHOLD = 0.5
+    settings.MODERATION_REVIEW_THRESHOLDS = {"toxicity": 0.5}
     thread = ThreadFactory()
     start = datetime(2024, 1, 1, tzinfo=UTC)
     comments = []
