@@ -44,7 +44,7 @@ print(report.comments_new, report.threads_new, took, peak_kib)
 
 def write_export(path: Path, target_bytes: int, seed: int = 1) -> int:
     rng = random.Random(seed)
-    words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod".split()
+    words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod"]
     posts = 0
     with path.open("w", encoding="utf-8") as out:
         out.write(

@@ -20,9 +20,10 @@ from threads.models import Author, Comment, Thread
 from threads.selectors import comment_ancestors
 
 from . import queue
-from .models import Action, Decision, ReasonCode
+from .models import Decision, ReasonCode
 from .permissions import moderator_required
 from .services import (
+    TRANSITIONS,
     ModerationError,
     StaleDecision,
     comment_act,
@@ -34,12 +35,6 @@ from .services import (
 # Session key: the ids of the decisions the moderator's last action made,
 # which "undo" reverses (each with a new decision).
 LAST_BATCH = "moderation_last_batch"
-ACTIONS = {
-    "approve": Action.APPROVE,
-    "flag": Action.FLAG,
-    "hide": Action.HIDE,
-    "restore": Action.RESTORE,
-}
 PAST = {
     "approve": "Approved",
     "flag": "Flagged",
@@ -254,7 +249,8 @@ def _versions(request: HttpRequest, ids: list[int]) -> dict[int, int]:
 def act(request: HttpRequest) -> HttpResponse:
     """Approve / flag / hide / restore one or many comments, or hide a branch."""
     action = request.POST.get("action", "")
-    if action not in ACTIONS and action != "hide_branch":
+    # The URL's action names are the Action values the services accept.
+    if action not in TRANSITIONS and action != "hide_branch":
         return _bad_request(f"unknown action {action!r}")
     try:
         ids = [int(value) for value in request.POST.getlist("comment")]
@@ -282,7 +278,7 @@ def act(request: HttpRequest) -> HttpResponse:
         touched = [root.pk, *(d.comment_id for d in decisions)]
     elif len(ids) == 1:
         try:
-            decision = comment_act(comment=ids[0], action=ACTIONS[action], actor=request.user,
+            decision = comment_act(comment=ids[0], action=action, actor=request.user,
                                    reason=reason, note=note,
                                    expected_version=versions.get(ids[0]))
             decisions = [decision] if decision else []
@@ -292,7 +288,7 @@ def act(request: HttpRequest) -> HttpResponse:
             messages[ids[0]] = _refusal(exc)
         touched = ids
     else:
-        result = comments_act(comment_ids=ids, action=ACTIONS[action], actor=request.user,
+        result = comments_act(comment_ids=ids, action=action, actor=request.user,
                               reason=reason, note=note, expected_versions=versions)
         decisions = result.decisions
         for exc in result.refused:
