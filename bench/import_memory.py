@@ -44,7 +44,19 @@ print(report.comments_new, report.threads_new, took, peak_kib)
 
 def write_export(path: Path, target_bytes: int, seed: int = 1) -> int:
     rng = random.Random(seed)
-    words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod"]
+    words = [
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet",
+        "consectetur",
+        "adipiscing",
+        "elit",
+        "sed",
+        "do",
+        "eiusmod",
+    ]
     posts = 0
     with path.open("w", encoding="utf-8") as out:
         out.write(
@@ -67,7 +79,8 @@ def write_export(path: Path, target_bytes: int, seed: int = 1) -> int:
                 t = rng.choice(list(sizes))
                 n = seen[t]
                 parent = (
-                    f'<parent dsq:id="t{t}p{rng.randrange(n)}"/>' if n and rng.random() < 0.6
+                    f'<parent dsq:id="t{t}p{rng.randrange(n)}"/>'
+                    if n and rng.random() < 0.6
                     else ""
                 )
                 body = " ".join(rng.choices(words, k=rng.randint(10, 120)))
@@ -92,7 +105,10 @@ def measure(path: Path, workdir: Path) -> tuple[int, int, float, int]:
     env.setdefault("SECRET_KEY", "bench-only")
     out = subprocess.run(
         [sys.executable, "-c", CHILD.format(root=str(ROOT)), str(path)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     comments, threads, took, peak = out.stdout.split()
     return int(comments), int(threads), float(took), int(peak)
