@@ -31,6 +31,7 @@ demo: install
 	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) bash scripts/demo.sh
 
 test: install services browser
+	$(BIN)/ruff check .
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider
 	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 
