@@ -170,7 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comments", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-batch-tokens", type=int, default=2048)
+    parser.add_argument("--max-batch-tokens", type=int, default=1024)
     parser.add_argument("--classifier-scale", type=float, default=20.0,
                         help="random classifier weights x this (20: trained-like logit spread)")
     parser.add_argument("--skip-naive", action="store_true")

@@ -46,7 +46,7 @@ class DetoxifyOptions:
     hf_config: str = ""  # local Hugging Face config + tokenizer directory
     device: str = "cpu"
     batch_size: int = 32
-    max_batch_tokens: int = 2048  # texts x padded length per batch (one long text always fits)
+    max_batch_tokens: int = 1024  # texts x padded length per batch (one long text always fits)
     precision: str = "fp32"
     threads: int = 1
     checksum: str = ""  # known checksum (install_model records it); else computed
