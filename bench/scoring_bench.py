@@ -234,7 +234,8 @@ def main() -> None:
     print("| run | precision | comments/s | x naive | max abs diff vs fp32 |")
     print("|---|---|---:|---:|---:|")
     for name, precision, value, diff in rows:
-        print(f"| {name} | {precision} | {value:.1f} | {value / naive:.1f}x | {diff} |")
+        ratio = "" if naive != naive else f"{value / naive:.1f}x"  # nan: --skip-naive
+        print(f"| {name} | {precision} | {value:.1f} | {ratio} | {diff} |")
 
 
 if __name__ == "__main__":
