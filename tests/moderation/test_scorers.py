@@ -55,6 +55,22 @@ def test_sorted_batches_return_scores_in_input_order(tiny_model, tiny_scorer):
     assert batched[0] != batched[2]
 
 
+def test_token_budget_batches_many_short_texts_and_few_long_ones(tiny_model):
+    checkpoint, hf_dir = tiny_model
+    scorer = DetoxifyScorer(DetoxifyOptions(checkpoint=str(checkpoint), hf_config=str(hf_dir),
+                                            batch_size=4, max_batch_tokens=100))
+    lengths = [10, 10, 10, 10, 10, 30, 30, 30, 30, 120, 120]
+    batches = scorer._batches(list(range(len(lengths))), lengths)
+    # Count cap for the short ones, token cap (3 x 30 <= 100) for the middle,
+    # and a text longer than the budget still goes through, alone.
+    assert batches == [[0, 1, 2, 3], [4, 5, 6], [7, 8], [9], [10]]
+    budgeted = scorer.score(TEXTS)
+    reference = DetoxifyScorer(DetoxifyOptions(checkpoint=str(checkpoint),
+                                               hf_config=str(hf_dir), batch_size=1))
+    for a, b in zip(budgeted, reference.score(TEXTS), strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+
+
 def test_single_text_empty_list_and_hostile_text(tiny_scorer):
     assert tiny_scorer.score([]) == []
     (only,) = tiny_scorer.score(["just one"])  # no squeeze() to a bare float
@@ -91,6 +107,8 @@ def test_bad_options_are_refused():
         DetoxifyOptions(model_type="huge")
     with pytest.raises(ValueError, match="precision"):
         DetoxifyOptions(precision="fp8")
+    with pytest.raises(ValueError, match="max batch tokens"):
+        DetoxifyOptions(max_batch_tokens=0)
 
 
 def test_fallback_scorer_maps_onto_toxicity():
