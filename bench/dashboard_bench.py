@@ -186,6 +186,8 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> 
     # CPU time to each request's server-side time.
     worker_class = ["--worker-class", "sync"] if threads == 1 else [
         "--worker-class", "gthread", "--threads", str(threads)]
+    # Persistent connections, as a deployment under gunicorn's fixed workers runs.
+    env = {"DATABASE_CONN_MAX_AGE": "60", **env}
     process = subprocess.Popen(
         [str(gunicorn), "config.wsgi:application", *worker_class,
          "--workers", str(workers), "--bind", f"127.0.0.1:{port}",

@@ -100,7 +100,11 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        # 0 (Django's default) closes the connection after each request: a
+        # threaded server (runserver, the test live server) makes a thread per
+        # request, whose persistent connection would outlive it. Raise it under
+        # gunicorn/uwsgi workers with a fixed set of threads.
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
