@@ -11,12 +11,14 @@ sample so they tokenize like real comments), then measures comments/second:
 (b) our scorer (`DetoxifyScorer`: sorted by length, per-batch padding,
     batches capped in texts and padded tokens, inference_mode) at fp32, bf16
     and int8, same thread count as (a);
-(c) end to end: a real Celery worker (prefork, one child per core, one torch
-    thread each) on Redis, scoring comments stored in a scratch SQLite
-    database through `comments_score` (read, score, upsert, policy).
+(c) end to end: a real Celery worker on Redis (prefork; per `--e2e`
+    configuration C children x T torch threads, N ids per task message; C x T
+    = the cores (b) uses, for a fair comparison), scoring the same comments
+    stored in a scratch SQLite database through `comments_score` (read,
+    score, upsert, policy), every configuration with force=True.
 
 Prints a Markdown table (paste it into docs/benchmarks.md) and the largest
-score difference of bf16 / int8 from fp32. Not a test: nothing is asserted.
+score difference of bf16 / bf16-mixed / int8 from fp32. Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -102,13 +104,13 @@ def bench_ours(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
 
 
 def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
-              workers: int, broker: str) -> float:
+              workers: int, threads: int, task_batch: int, broker: str) -> float:
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.utils import timezone
 
-    call_command("migrate", verbosity=0)
     from config.celery import app
     from moderation.models import ToxicityScore
     from moderation.scoring.pipeline import scoring_publish
@@ -120,9 +122,11 @@ def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
     ]} for t in range(10)]}
     warm = {"threads": [{"external_id": "warm", "comments": [
         {"external_id": f"w{i}", "body": body} for i, body in enumerate(texts[:8])]}]}
-    for name, doc in (("bench.json", document), ("warm.json", warm)):
-        (SCRATCH / name).write_text(json.dumps(doc), encoding="utf-8")
-        threads_import_file(path=SCRATCH / name)
+    if not (SCRATCH / "bench.json").exists():  # first configuration: build the database
+        call_command("migrate", verbosity=0)
+        for name, doc in (("bench.json", document), ("warm.json", warm)):
+            (SCRATCH / name).write_text(json.dumps(doc), encoding="utf-8")
+            threads_import_file(path=SCRATCH / name)
 
     queue = f"tk-bench-{uuid.uuid4().hex[:8]}"
     app.conf.broker_url = broker
@@ -131,7 +135,7 @@ def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
     env = {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_TASK_DEFAULT_QUEUE": queue,
            "SCORER": "detoxify", "DETOXIFY_CHECKPOINT": str(checkpoint),
            "DETOXIFY_HF_CONFIG": str(hf_dir), "SCORING_PRECISION": precision,
-           "SCORING_TORCH_THREADS": "1", "DEBUG": "0"}
+           "SCORING_TORCH_THREADS": str(threads), "DEBUG": "0"}
     log = (SCRATCH / "worker.log").open("wb")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
@@ -139,24 +143,27 @@ def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
          "--without-mingle", "-l", "warning"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        def wait(ids: list[int]) -> None:
-            while ToxicityScore.objects.filter(comment_id__in=ids).count() < len(ids):
+        # force=True and "scored since": every configuration scores every comment.
+        def wait(ids: list[int], since) -> None:
+            while ToxicityScore.objects.filter(comment_id__in=ids,
+                                               scored_at__gte=since).count() < len(ids):
                 if worker.poll() is not None:
                     raise RuntimeError((SCRATCH / "worker.log").read_text()[-2000:])
                 time.sleep(0.05)
 
         warm_ids = list(Comment.objects.filter(thread__external_id="warm")
                         .values_list("pk", flat=True))
+        since = timezone.now()
         for i in range(workers):  # one warm-up task per child loads its model
-            scoring_publish(warm_ids[i::workers])
-        wait(warm_ids)
+            scoring_publish(warm_ids[i::workers], force=True)
+        wait(warm_ids, since)
         time.sleep(1.0)
         ids = list(Comment.objects.exclude(thread__external_id="warm").order_by("?")
                    .values_list("pk", flat=True))
-        start = time.perf_counter()
-        for i in range(0, len(ids), 64):
-            scoring_publish(ids[i : i + 64])
-        wait(ids)
+        since, start = timezone.now(), time.perf_counter()
+        for i in range(0, len(ids), task_batch):
+            scoring_publish(ids[i : i + task_batch], force=True)
+        wait(ids, since)
         return time.perf_counter() - start
     finally:
         os.killpg(worker.pid, 15)
@@ -175,7 +182,12 @@ def main() -> None:
                         help="random classifier weights x this (20: trained-like logit spread)")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-e2e", action="store_true")
-    parser.add_argument("--e2e-precision", default="fp32", choices=["fp32", "bf16", "int8"])
+    parser.add_argument("--e2e-precision", default="fp32",
+                        choices=["fp32", "bf16", "bf16-mixed", "int8"])
+    parser.add_argument("--e2e", nargs="+", default=["2x1:256", "1x2:256"], metavar="CxT:N",
+                        help="worker configurations: C children x T torch threads, "
+                             "N ids per task message (default 2x1:256 1x2:256)")
+    parser.add_argument("--skip-ours", action="store_true", help="skip (b) bf16 and int8")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/5")
     args = parser.parse_args()
 
@@ -211,7 +223,8 @@ def main() -> None:
         rows.append(("(a) naive Detoxify.predict, arrival order, batch 32", "fp32", naive, ""))
         print(rows[-1], flush=True)
     reference = None
-    for precision in ("fp32", "bf16", "int8"):
+    precisions = ("fp32",) if args.skip_ours else ("fp32", "bf16", "bf16-mixed", "int8")
+    for precision in precisions:
         seconds, results = bench_ours(checkpoint, hf_dir, texts, precision, cores,
                                       args.batch_size, args.max_batch_tokens)
         if reference is None:
@@ -224,9 +237,13 @@ def main() -> None:
                      f"<= {args.max_batch_tokens} tokens a batch", precision,
                      rate(len(texts), seconds), diff))
         print(rows[-1], flush=True)
-    if not args.skip_e2e:
-        seconds = bench_e2e(checkpoint, hf_dir, texts, args.e2e_precision, cores, args.broker)
-        rows.append((f"(c) Celery worker ({cores} children x 1 thread) + SQLite",
+    for config in [] if args.skip_e2e else args.e2e:
+        shape, task_batch = config.split(":")
+        workers, threads = (int(part) for part in shape.split("x"))
+        seconds = bench_e2e(checkpoint, hf_dir, texts, args.e2e_precision, workers, threads,
+                            int(task_batch), args.broker)
+        rows.append((f"(c) Celery worker ({workers} children x {threads} threads, "
+                     f"{task_batch} ids a task) + SQLite",
                      args.e2e_precision, rate(len(texts), seconds), ""))
         print(rows[-1], flush=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from moderation.scoring.base import Scorer, describe_model_key
@@ -87,13 +89,36 @@ def test_long_text_is_truncated_at_the_model_limit(tiny_scorer):
     assert a == pytest.approx(b, abs=1e-5)
 
 
-@pytest.mark.parametrize("precision", ["bf16", "int8"])
+@pytest.mark.parametrize("precision", ["bf16", "bf16-mixed", "int8"])
 def test_reduced_precision_stays_close_to_fp32(tiny_model, tiny_scorer, precision):
     checkpoint, hf_dir = tiny_model
     reduced = DetoxifyScorer(DetoxifyOptions(checkpoint=str(checkpoint), hf_config=str(hf_dir),
                                              precision=precision))
     for a, b in zip(tiny_scorer.score(TEXTS), reduced.score(TEXTS), strict=True):
         assert max(abs(a[k] - b[k]) for k in a) < 0.01
+
+
+def test_bf16_mixed_keeps_the_last_layers_and_the_head_in_fp32(tmp_path):
+    import torch
+
+    from moderation.scoring.detoxify import bf16_supported
+    from moderation.scoring.testing import TINY, build_detoxify_checkpoint
+
+    if not bf16_supported():
+        pytest.skip("no native bf16 on this CPU: bf16-mixed scores in fp32")
+    checkpoint, hf_dir = build_detoxify_checkpoint(
+        tmp_path, shape=dataclasses.replace(TINY, layers=3))
+    scorer = DetoxifyScorer(DetoxifyOptions(checkpoint=str(checkpoint), hf_config=str(hf_dir),
+                                            precision="bf16-mixed"))
+    layers = scorer.model.bert.encoder.layer
+    dtypes = [{p.dtype for n, p in layer.named_parameters() if "LayerNorm" not in n}
+              for layer in layers]
+    assert dtypes == [{torch.bfloat16}, {torch.bfloat16}, {torch.float32}]
+    assert {p.dtype for n, p in layers[0].named_parameters() if "LayerNorm" in n} == {
+        torch.float32}
+    assert scorer.model.classifier.weight.dtype == torch.float32
+    scores = scorer.score(TEXTS)
+    assert all(0.0 <= v <= 1.0 for row in scores for v in row.values())
 
 
 def test_model_key_names_backend_type_and_weights(tiny_model, tiny_scorer):
