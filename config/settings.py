@@ -186,9 +186,10 @@ SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "fp32")
 # One torch thread per worker child; scale with worker concurrency instead, or run
 # one child with all cores' threads (one model copy; docs/scoring.md "Celery").
 SCORING_TORCH_THREADS = int(os.environ.get("SCORING_TORCH_THREADS", "1"))
-# Comment ids per task message; the scorer sorts by length within a task, so a
-# larger task pads less (256 = one write batch; docs/benchmarks.md "Scoring").
-SCORING_TASK_BATCH = int(os.environ.get("SCORING_TASK_BATCH", "256"))
+# Comment ids per task message. The scorer sorts by length within a task, so a
+# larger task pads less, but a burst smaller than children x this leaves
+# children idle: 256 suits one child with all cores' threads (docs/scoring.md).
+SCORING_TASK_BATCH = int(os.environ.get("SCORING_TASK_BATCH", "64"))
 # Enqueue scoring when an import or edit commits (off in most tests).
 SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
 # JSON objects label -> threshold; unset labels keep the defaults in
