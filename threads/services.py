@@ -18,6 +18,10 @@ from .signals import comments_changed
 from .tree import Node, TreeError, assign_paths
 
 BULK_BATCH = 2000
+# Most authors an import keeps in memory (identity -> id, and the HMACs of
+# e-mail/name keys): past this the caches start again, so memory stays
+# bounded however many distinct commenters an export has.
+AUTHOR_CACHE_MAX = 50_000
 
 
 @dataclass
@@ -74,6 +78,8 @@ def threads_import_file(
     # Author ids already looked up in this file's transaction: threads of one
     # export share most commenters, so later threads need no author query.
     known_authors: dict[str, int] = dict(author_cache or {})
+    # One HMAC per distinct commenter in the file, not per thread they post in.
+    identity_hashes: dict[tuple[str, ...], str] = {}
     with transaction.atomic():
         for record in read_path(path, fmt):
             if isinstance(record, InvalidRecord):
@@ -86,7 +92,11 @@ def threads_import_file(
                 # otherwise the file's transaction is the unit (and two queries cheaper).
                 with transaction.atomic(savepoint=skip_invalid):
                     thread_import(
-                        record=record, report=report, path=path, known_authors=known_authors
+                        record=record,
+                        report=report,
+                        path=path,
+                        known_authors=known_authors,
+                        identity_hashes=identity_hashes,
                     )
             except ImportFailure as exc:
                 if not skip_invalid:
@@ -96,7 +106,13 @@ def threads_import_file(
                 report.skipped.append(str(exc))
             if on_progress:
                 on_progress(len(record.comments))
+            if len(known_authors) > AUTHOR_CACHE_MAX:
+                known_authors.clear()
+            if len(identity_hashes) > AUTHOR_CACHE_MAX:
+                identity_hashes.clear()
     if author_cache is not None:
+        if len(author_cache) + len(known_authors) > AUTHOR_CACHE_MAX:
+            author_cache.clear()
         author_cache.update(known_authors)
     return report
 
@@ -107,6 +123,7 @@ def thread_import(
     report: ImportReport,
     path: Path | str,
     known_authors: dict[str, int] | None = None,
+    identity_hashes: dict[tuple[str, ...], str] | None = None,
 ) -> Thread:
     """Create or update one thread and its comments from a parsed record.
 
@@ -117,6 +134,7 @@ def thread_import(
     Locks the thread row so two imports of one thread cannot interleave.
     `known_authors` (identity -> Author id, valid in the current transaction)
     saves author queries across the threads of one file; it is added to.
+    `identity_hashes` (e-mail/name key -> HMAC) saves hashing them again.
     """
     _check_duplicates(record, path)
     thread, thread_status = _thread_upsert(record)
@@ -154,7 +172,11 @@ def thread_import(
     except TreeError as exc:
         raise ImportFailure(path, record.location, f"{exc} (comment ids: {exc.ids})") from None
 
-    authors = _authors_for(record, {} if known_authors is None else known_authors)
+    authors = _authors_for(
+        record,
+        {} if known_authors is None else known_authors,
+        {} if identity_hashes is None else identity_hashes,
+    )
     changed_ids: list[int] = []
     to_update: list[Comment] = []
     fields_to_update: set[str] = set()
@@ -359,14 +381,16 @@ def _sibling_order(created_at: datetime | None, external_id: str) -> tuple[bool,
     return (created_at is None, created_at.isoformat() if created_at else "", external_id)
 
 
-def _authors_for(record: ThreadRecord, known: dict[str, int]) -> dict[str, int]:
+def _authors_for(
+    record: ThreadRecord, known: dict[str, int], hashes: dict[tuple[str, ...], str]
+) -> dict[str, int]:
     """Author row ids for the record's comments, rows created as needed, by comment id.
 
-    `known` (identity -> id) is consulted first and updated with what is found.
+    `known` (identity -> id) is consulted first and updated with what is found;
+    `hashes` (key -> HMAC, one per distinct author) likewise.
     """
     salt = settings.AUTHOR_HASH_SALT
     identities: dict[str, tuple[str, str, str]] = {}  # comment ext -> (identity, name, email)
-    hashes: dict[tuple[str, ...], str] = {}  # one HMAC per distinct author in the thread
     for comment in record.comments:
         if comment.author_email:
             key = ("email", comment.author_email.strip().lower())
