@@ -364,9 +364,7 @@ def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
         .first()
     )
     if thread is None:
-        return Thread.objects.create(
-            source=record.source, external_id=record.external_id, **values
-        ), "new"
+        return _thread_insert(source=record.source, external_id=record.external_id, **values), "new"
     changed = [name for name, value in values.items() if getattr(thread, name) != value]
     if not changed:
         return thread, "unchanged"
@@ -374,6 +372,38 @@ def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
         setattr(thread, name, values[name])
     thread.save(update_fields=[*changed, "updated_at"])
     return thread, "updated"
+
+
+def _thread_insert(**values: object) -> Thread:
+    """INSERT a new thread row with one plain statement.
+
+    `Thread.objects.create` costs about 1 ms of Python per thread (model
+    save machinery, SQL compilation), as much as the round trip, and an
+    import creates a thread every ~160 comments. The returned instance
+    carries every column, as `create` would give.
+    """
+    connection = connections[Thread.objects.db]
+    qn = connection.ops.quote_name
+    now = timezone.now()
+    thread = Thread(**values, imported_at=now, updated_at=now)
+    fields = [f for f in Thread._meta.concrete_fields if not f.primary_key]
+    params = [
+        connection.ops.adapt_datetimefield_value(value)
+        if isinstance(f, models.DateTimeField) and value is not None
+        else value
+        for f in fields
+        for value in [getattr(thread, f.attname)]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(Thread._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn('id')}",
+            params,
+        )
+        thread.pk = cursor.fetchone()[0]
+    thread._state.adding = False
+    thread._state.db = connection.alias
+    return thread
 
 
 def _sibling_order(created_at: datetime | None, external_id: str) -> tuple[bool, str, str]:
