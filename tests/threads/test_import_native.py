@@ -348,9 +348,51 @@ def test_authors_of_one_file_are_looked_up_once(tmp_path):
         q for q in queries.captured_queries
         if q["sql"].startswith("SELECT") and "threads_author" in q["sql"]
     ]
-    # Thread 1: lookup, then re-select of the two new rows; threads 2 and 3
-    # need no author query (each one's lookup would make it 4).
-    assert len(author_selects) == 2
+    # Thread 1: one lookup (the two new rows come back from INSERT ... RETURNING);
+    # threads 2 and 3 need no author query (each one's lookup would make it 3).
+    assert len(author_selects) == 1
     ann = Author.objects.get(name="Ann")
     assert Comment.objects.filter(external_id="1", author=ann).count() == 3
     assert Author.objects.count() == 2
+
+
+def test_authors_of_earlier_files_are_reused_only_once_committed(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from threads.services import threads_import_paths
+
+    def write(name, threads):
+        path = tmp_path / name
+        path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
+        return path
+
+    def thread(external_id, comments):
+        return {"source": "site", "external_id": external_id, "title": "T", "comments": comments}
+
+    ann = {"external_id": "1", "author": "Ann", "body": "hello"}
+    first = write("1.json", [thread("a", [ann])])
+    # Zed is created by this file's first thread, then the file is rolled back
+    # by its second thread (duplicate ids): Zed must not be remembered as stored.
+    failing = write("2.json", [
+        thread("b", [{"external_id": "1", "author": "Zed", "body": "gone"}]),
+        thread("c", [ann, ann]),
+    ])
+    last = write("3.json", [thread("d", [
+        {"external_id": "1", "author": "Ann", "body": "again"},
+        {"external_id": "2", "author": "Zed", "body": "back"},
+    ])])
+    with CaptureQueriesContext(connection) as queries:
+        report = threads_import_paths(paths=[first, failing, last])
+    assert len(report.errors) == 1 and "duplicate comment ids" in report.errors[0]
+    assert report.comments_new == 3
+    zed = Author.objects.get(name="Zed")
+    assert Comment.objects.get(body="back").author == zed
+    assert Comment.objects.get(body="again").author == Comment.objects.get(body="hello").author
+    # File 3 looks up Zed only: Ann (committed by file 1) comes from the cache.
+    last_lookup = [
+        q["sql"] for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and "threads_author" in q["sql"]
+    ][-1]
+    assert zed.identity in last_lookup
+    assert Author.objects.get(name="Ann").identity not in last_lookup
