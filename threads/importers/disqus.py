@@ -17,7 +17,7 @@ from pathlib import Path
 from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
 from .html_text import html_to_text
 from .spool import Spool
-from .xmlstream import iter_elements
+from .xmlstream import child_fields, field_text, iter_elements, local_name
 
 SOURCE = "disqus"
 
@@ -36,22 +36,22 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
     with Spool() as spool:
         posts = 0
         for elem in iter_elements(path, depth=1):
-            name = _local(elem.tag)
+            name = local_name(elem.tag)
             if name == "thread":
                 key = _dsq_id(elem)
                 if not key:
                     yield InvalidRecord("a <thread> without dsq:id", "cannot be referenced")
                     continue
-                fields = _fields(elem)
+                fields = child_fields(elem)
                 author = fields.get("author")
                 spool.set_head(
                     key,
                     _ThreadHead(
-                        title=_text(fields, "title").strip(),
-                        url=_text(fields, "link").strip(),
-                        author=_text(_fields(author), "name").strip() if author is not None else "",
-                        created_at=_text(fields, "createdAt").strip(),
-                        message=_text(fields, "message").strip(),
+                        title=field_text(fields, "title"),
+                        url=field_text(fields, "link"),
+                        author=field_text(child_fields(author), "name"),
+                        created_at=field_text(fields, "createdAt"),
+                        message=field_text(fields, "message"),
                         location=f"thread dsq:id={key}",
                     ),
                 )
@@ -99,8 +99,8 @@ def _thread(
 
 
 def _post(elem: ET.Element, number: int, path: Path) -> tuple[str, CommentRecord]:
-    fields = _fields(elem)
-    post_id = _dsq_id(elem) or _text(fields, "id").strip()
+    fields = child_fields(elem)
+    post_id = _dsq_id(elem) or field_text(fields, "id")
     location = f"post dsq:id={post_id}" if post_id else f"<post> #{number}"
     if not post_id:
         raise ImportFailure(path, location, "a <post> without dsq:id or <id>")
@@ -113,18 +113,18 @@ def _post(elem: ET.Element, number: int, path: Path) -> tuple[str, CommentRecord
     deleted = _flag(fields, "isDeleted", location, path)
     spam = _flag(fields, "isSpam", location, path)
     flags = [name for name, on in (("deleted", deleted), ("spam", spam)) if on]
-    author = _fields(fields.get("author"))
-    markup = _text(fields, "message").strip()
+    author = child_fields(fields.get("author"))
+    markup = field_text(fields, "message")
     return thread_key, CommentRecord(
         external_id=post_id,
         parent_id=parent_id or None,
         body=html_to_text(markup),
         body_html=markup,
         location=location,
-        author=_text(author, "name").strip(),
-        author_email=_text(author, "email").strip(),
+        author=field_text(author, "name"),
+        author_email=field_text(author, "email"),
         created_at=parse_timestamp(
-            _text(fields, "createdAt").strip(), f"{location} createdAt", path
+            field_text(fields, "createdAt"), f"{location} createdAt", path
         ),
         state="hidden" if flags else None,
         source_state=f"{SOURCE}:{','.join(flags)}" if flags else "",
@@ -132,7 +132,7 @@ def _post(elem: ET.Element, number: int, path: Path) -> tuple[str, CommentRecord
 
 
 def _flag(fields: dict[str, ET.Element], name: str, location: str, path: Path) -> bool:
-    value = _text(fields, name).strip().lower()
+    value = field_text(fields, name).lower()
     if value in ("", "false", "0"):
         return False
     if value in ("true", "1"):
@@ -140,26 +140,8 @@ def _flag(fields: dict[str, ET.Element], name: str, location: str, path: Path) -
     raise ImportFailure(path, location, f"<{name}> must be true or false, not {value!r}")
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _fields(elem: ET.Element | None) -> dict[str, ET.Element]:
-    if elem is None:
-        return {}
-    fields: dict[str, ET.Element] = {}
-    for child in elem:
-        fields.setdefault(_local(child.tag), child)
-    return fields
-
-
-def _text(fields: dict[str, ET.Element], name: str) -> str:
-    child = fields.get(name)
-    return (child.text or "") if child is not None else ""
-
-
 def _dsq_id(elem: ET.Element) -> str:
     for name, value in elem.attrib.items():
-        if _local(name) == "id":
+        if local_name(name) == "id":
             return value.strip()
     return ""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
 from .html_text import html_to_text
-from .xmlstream import iter_elements
+from .xmlstream import child_fields, field_text, iter_elements
 
 SOURCE = "wxr"
 HIDDEN_STATES = {"spam", "trash", "post-trashed"}
@@ -56,18 +56,18 @@ def blog_key(url: str) -> str:
 
 
 def _item(elem: ET.Element, number: int, blog: str, path: Path) -> ThreadRecord | None:
-    fields = _fields(elem)
+    fields = child_fields(elem, _name)
     comments = [child for child in elem if _name(child.tag) == "wp:comment"]
-    post_type = _text(fields, "wp:post_type")
+    post_type = field_text(fields, "wp:post_type")
     if not comments and post_type in NOT_THREADS:
         return None
-    post_id = _text(fields, "wp:post_id")
-    link = _text(fields, "link")
+    post_id = field_text(fields, "wp:post_id")
+    link = field_text(fields, "link")
     if post_id:
         # WordPress's own short link: unique across blogs, stable across exports.
         external_id = f"{blog}/?p={post_id}" if blog else post_id
     else:
-        external_id = _text(fields, "guid") or link
+        external_id = field_text(fields, "guid") or link
     location = f"item wp:post_id={post_id}" if post_id else f"<item> #{number}"
     if not external_id:
         raise ImportFailure(path, location, "an <item> without wp:post_id, guid or link")
@@ -75,11 +75,11 @@ def _item(elem: ET.Element, number: int, blog: str, path: Path) -> ThreadRecord 
         source=SOURCE,
         external_id=external_id,
         location=location,
-        title=_text(fields, "title"),
+        title=field_text(fields, "title"),
         url=link,
-        author=_text(fields, "dc:creator"),
+        author=field_text(fields, "dc:creator"),
         published_at=_post_date(fields, location, path),
-        lead=html_to_text(_raw(fields, "content:encoded"), keep_newlines=True),
+        lead=html_to_text(field_text(fields, "content:encoded"), keep_newlines=True),
     )
     for comment in comments:
         record.comments.append(_comment(comment, location, path))
@@ -87,25 +87,25 @@ def _item(elem: ET.Element, number: int, blog: str, path: Path) -> ThreadRecord 
 
 
 def _comment(elem: ET.Element, item_location: str, path: Path) -> CommentRecord:
-    fields = _fields(elem)
-    comment_id = _text(fields, "wp:comment_id")
+    fields = child_fields(elem, _name)
+    comment_id = field_text(fields, "wp:comment_id")
     location = f"{item_location} wp:comment_id={comment_id}"
     if not comment_id:
         raise ImportFailure(path, item_location, "a <wp:comment> without wp:comment_id")
-    parent = _text(fields, "wp:comment_parent")
-    approved = _text(fields, "wp:comment_approved")
+    parent = field_text(fields, "wp:comment_parent")
+    approved = field_text(fields, "wp:comment_approved")
     created = _date(fields, "wp:comment_date_gmt", location, path) or _date(
         fields, "wp:comment_date", location, path
     )
-    markup = _raw(fields, "wp:comment_content")
+    markup = field_text(fields, "wp:comment_content")
     return CommentRecord(
         external_id=comment_id,
         parent_id=None if parent in ("", "0") else parent,
         body=html_to_text(markup, keep_newlines=True),
         body_html=markup,
         location=location,
-        author=_text(fields, "wp:comment_author"),
-        author_email=_text(fields, "wp:comment_author_email"),
+        author=field_text(fields, "wp:comment_author"),
+        author_email=field_text(fields, "wp:comment_author_email"),
         created_at=created,
         state="hidden" if approved.lower() in HIDDEN_STATES else None,
         source_state=f"{SOURCE}:{approved}"[:32] if approved else "",
@@ -116,7 +116,7 @@ def _post_date(fields: dict[str, ET.Element], location: str, path: Path) -> date
     gmt = _date(fields, "wp:post_date_gmt", location, path)
     if gmt is not None:
         return gmt
-    pub = _text(fields, "pubDate")
+    pub = field_text(fields, "pubDate")
     if pub:
         try:
             return parsedate_to_datetime(pub)
@@ -128,7 +128,7 @@ def _post_date(fields: dict[str, ET.Element], location: str, path: Path) -> date
 def _date(
     fields: dict[str, ET.Element], name: str, location: str, path: Path
 ) -> datetime | None:
-    value = _text(fields, name)
+    value = field_text(fields, name)
     if not value or value == ZERO_DATE:
         return None
     # WordPress writes `_gmt` fields in UTC and the others in the blog's zone,
@@ -153,19 +153,3 @@ def _name(tag: str) -> str:
         if fragment in uri:
             return f"{prefix}:{local}"
     return local
-
-
-def _fields(elem: ET.Element) -> dict[str, ET.Element]:
-    fields: dict[str, ET.Element] = {}
-    for child in elem:
-        fields.setdefault(_name(child.tag), child)
-    return fields
-
-
-def _raw(fields: dict[str, ET.Element], name: str) -> str:
-    child = fields.get(name)
-    return (child.text or "").strip() if child is not None else ""
-
-
-def _text(fields: dict[str, ET.Element], name: str) -> str:
-    return _raw(fields, name)

@@ -13,7 +13,7 @@ bombs arrive), entity declarations, external references, and malformed XML.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import defusedxml
@@ -80,9 +80,22 @@ def _refusal(exc: Exception) -> str:
     )
 
 
-def child_text(elem: ET.Element, tag: str) -> str:
-    """Text of the first child `tag` (namespaced as `{uri}name`), '' if absent."""
-    child = elem.find(tag)
-    if child is None or child.text is None:
-        return ""
-    return child.text
+def local_name(tag: str) -> str:
+    """`{uri}name` -> `name`."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def child_fields(
+    elem: ET.Element | None, name: Callable[[str], str] = local_name
+) -> dict[str, ET.Element]:
+    """The first child element under each name, for lookups by field name."""
+    fields: dict[str, ET.Element] = {}
+    for child in elem if elem is not None else ():
+        fields.setdefault(name(child.tag), child)
+    return fields
+
+
+def field_text(fields: dict[str, ET.Element], name: str) -> str:
+    """A field's text, stripped; '' when the field is absent or empty."""
+    child = fields.get(name)
+    return (child.text or "").strip() if child is not None else ""
