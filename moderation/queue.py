@@ -502,18 +502,20 @@ def thread_model_keys(*, thread: Thread) -> list[str]:
     )
 
 
-def thread_state_counts(*, thread: Thread) -> dict[str, int]:
-    rows = Comment.objects.filter(thread=thread).values("state").annotate(n=Count("id"))
-    counts = {state: 0 for state in State.values}
+def state_counts(comments: QuerySet[Comment]) -> dict[str, int]:
+    """How many of these comments are in each moderation state (every state listed)."""
+    rows = comments.values("state").annotate(n=Count("id")).order_by()
+    counts = dict.fromkeys(State.values, 0)
     counts.update({row["state"]: row["n"] for row in rows})
     return counts
+
+
+def thread_state_counts(*, thread_id: int) -> dict[str, int]:
+    return state_counts(Comment.objects.filter(thread_id=thread_id))
 
 
 # --- author view ---------------------------------------------------------------
 
 
 def author_state_counts(*, author_id: int) -> dict[str, int]:
-    rows = Comment.objects.filter(author_id=author_id).values("state").annotate(n=Count("id"))
-    counts = {state: 0 for state in State.values}
-    counts.update({row["state"]: row["n"] for row in rows})
-    return counts
+    return state_counts(Comment.objects.filter(author_id=author_id))

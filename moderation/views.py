@@ -160,7 +160,7 @@ def thread_view(request: HttpRequest, thread_id: int) -> HttpResponse:
         return render(request, "moderation/partials/thread_chunk.html", context)
     context.update(
         tab_counts=queue.queue_counts(),
-        counts=queue.thread_state_counts(thread=thread),
+        counts=queue.thread_state_counts(thread_id=thread.pk),
         model_keys=queue.thread_model_keys(thread=thread),
     )
     return render(request, "moderation/thread.html", context)
@@ -379,6 +379,11 @@ def _respond(
     parts.append(render_to_string("moderation/partials/tab_counts.html", {
         "tab_counts": queue.queue_counts(), "tab": tab, "oob": True,
     }, request=request))
+    if ctx == "thread" and comments:
+        # The thread header's per-state badges, for the thread acted on.
+        parts.append(render_to_string("moderation/partials/state_counts.html", {
+            "oob": True, "counts": queue.thread_state_counts(thread_id=comments[0].thread_id),
+        }, request=request))
     parts.append(render_to_string("moderation/partials/undo_bar.html", {
         "oob": True, "undo_label": undo_label, "ctx": ctx, "tab": tab,
     }, request=request))

@@ -235,6 +235,9 @@ def test_hide_branch_from_thread_view(moderator_client, tmp_path):
     assert set(Comment.objects.filter(state=State.HIDDEN).values_list("pk", flat=True)) == {
         child.pk, *(c.pk for c in rest)}
     assert html.count('class="node state-hidden"') == 3
+    # The thread header's per-state badges are swapped in the same response.
+    assert '<p id="state-counts" class="state-counts" hx-swap-oob="true">' in html
+    assert "pending 1</span>" in html and "hidden 3</span>" in html
 
 
 def test_hostile_body_is_escaped_everywhere(moderator_client, tmp_path):
