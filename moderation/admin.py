@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from threads.models import Comment, Thread
 from . import services
 from .accounts import MODERATE_PERMISSION
 from .models import Action, Decision, ReasonCode, ToxicityScore
+from .scoring.base import describe_model_key
 from .scoring.pipeline import comments_enqueue_scoring
 
 # How many per-comment refusals to list before summarising the rest.
@@ -200,6 +201,15 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
               "updated_at"]
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest):
+        # The model behind the shown score, in the same query (no query per row).
+        latest = ToxicityScore.objects.filter(
+            comment=OuterRef("pk"), content_hash=OuterRef("content_hash")
+        ).order_by("-scored_at")
+        return super().get_queryset(request).annotate(
+            score_model=Subquery(latest.values("model_key")[:1])
+        )
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # comments come from imports
 
@@ -215,7 +225,9 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
     def top_score(self, obj: Comment) -> str:
         if obj.toxicity is None:
             return "—"
-        return f"{obj.toxicity_label} {obj.toxicity:.2f}"
+        # Every score shown names the model that made it.
+        model = describe_model_key(getattr(obj, "score_model", None) or "")
+        return f"{obj.toxicity_label} {obj.toxicity:.2f} ({model})"
 
     @admin.display(description="Version")
     def seen_version(self, obj: Comment) -> str:

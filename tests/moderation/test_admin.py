@@ -224,3 +224,21 @@ def test_list_pages_run_a_bounded_number_of_queries(client, django_assert_max_nu
     with django_assert_max_num_queries(12):
         assert client.get(url).status_code == 200
     assert _count_queries(client, url) == few  # no query per row
+
+
+def test_comment_list_names_the_model_behind_each_score(client, moderator):
+    from moderation.models import ToxicityScore
+
+    detoxified = CommentFactory(body="rude words")
+    fallback = CommentFactory(body="other words")
+    for comment, key, value in [(detoxified, "detoxify:original:abc123def456", 0.91),
+                                (fallback, "fallback:alt-profanity-check:1.9.1", 0.42)]:
+        ToxicityScore.objects.create(comment=comment, model_key=key,
+                                     content_hash=comment.content_hash,
+                                     scores={"toxicity": value}, top_label="toxicity",
+                                     top_score=value)
+        Comment.objects.filter(pk=comment.pk).update(toxicity=value, toxicity_label="toxicity")
+    client.force_login(moderator)
+    html = client.get(COMMENTS).content.decode()
+    assert "toxicity 0.91 (detoxify" in html and "abc123def456" in html
+    assert "toxicity 0.42 (fallback scorer (alt-profanity-check 1.9.1), not detoxify)" in html
