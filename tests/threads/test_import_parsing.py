@@ -1,5 +1,5 @@
 """html_to_text's regular-expression path for bare tags against html.parser, and
-the streaming XML reader against ElementTree's own parse."""
+the streaming XML reader against ElementTree's own parse, the spool round trip."""
 
 from __future__ import annotations
 
@@ -72,3 +72,30 @@ def test_iter_elements_matches_elementtree(tmp_path, monkeypatch):
         assert ones == [_shape(e) for e in root]
         twos = [_shape(e) for e in xmlstream.iter_elements(path, depth=2)]
         assert twos == [_shape(e) for child in root for e in child]
+
+
+def test_spool_gives_back_what_was_spooled():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from threads.importers.base import CommentRecord
+    from threads.importers.spool import Spool, _pack
+
+    plus_two = timezone(timedelta(hours=2), "+0200")
+    items = [
+        CommentRecord("1", None, "body é", "post 1", "a", "a@x.invalid", "<p>b</p>",
+                      datetime(2020, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), None, ""),
+        CommentRecord("2", "1", "x", "post 2", created_at=datetime(1901, 1, 1, tzinfo=UTC),
+                      state="hidden", source_state="disqus:deleted"),
+        CommentRecord("3", "1", "x", "post 3"),
+        CommentRecord("4", None, "x", "post 4", created_at=datetime(2020, 1, 1, tzinfo=plus_two)),
+        {"not": "a comment"},
+    ]
+    assert _pack(items[0]).startswith(b"M") and not _pack(items[3]).startswith(b"M")
+    with Spool() as spool:
+        spool.set_head("t", {"title": "T"})
+        for item in items:
+            spool.add("t", item)
+        groups = list(spool.groups())
+    assert groups == [("t", {"title": "T"}, items)]
+    back = groups[0][2]
+    assert back[0].created_at.tzinfo is UTC and back[3].created_at.tzinfo == plus_two
