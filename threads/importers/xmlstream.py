@@ -48,7 +48,9 @@ def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
         # expat gives "uri}local"; ElementTree spells it "{uri}local".
         fixed = names.get(name)
         if fixed is None:
-            fixed = names[name] = "{" + name if "}" in name else name
+            fixed = "{" + name if "}" in name else name
+            if len(names) < 4096:  # a hostile file may invent endless names
+                names[name] = fixed
         return fixed
 
     def start(tag: str, attr_list: list[str]) -> None:
