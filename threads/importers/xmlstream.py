@@ -2,8 +2,9 @@
 
 `iter_elements` yields each complete element at one depth of the document
 (Disqus `<thread>`/`<post>` under the root, WXR `<item>` under `<channel>`)
-and throws it away once the caller is done with it: the tree built by
-iterparse never holds more than one such element.
+and throws it away once the caller is done with it: the tree being built
+never holds more than the elements completed within one read (CHUNK bytes)
+and the one still open.
 
 Refused, with an ImportFailure naming line and column, before anything is
 stored: any DTD (real exports have none; it is how XXE and entity-expansion
