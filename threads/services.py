@@ -284,17 +284,16 @@ def _insert_comments(rows: list[dict[str, object]]) -> None:
     table = qn(Comment._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
     names = [f.attname for f in fields]
+    pairs = [(name, defaults[name]) for name in names]
+    # Only given datetimes need adapting (defaults were adapted above).
+    dated = [(i, name, adapt[name]) for i, name in enumerate(names) if name in adapt]
 
     def values(row: dict[str, object]) -> list[object]:
-        out = []
-        for name in names:
-            if name in row:
-                value = row[name]
-                if value is not None and name in adapt:
-                    value = adapt[name](value)
-            else:
-                value = defaults[name]
-            out.append(value)
+        get = row.get
+        out = [get(name, default) for name, default in pairs]
+        for i, name, adapter in dated:
+            if name in row and out[i] is not None:
+                out[i] = adapter(out[i])
         return out
 
     with connection.cursor() as cursor:

@@ -24,11 +24,21 @@ BLOCK = frozenset(
 DROPPED = frozenset({"script", "style", "template", "noscript", "head", "title"})
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Bodies that are only text and bare tags (`<p>`, `</p>`, `<br>`, `<br />`,
+# `<em>`...) -- most comments -- are split with one regular expression and fed
+# to the same handlers as the tokenizer would; anything else (attributes,
+# entities, comments, a stray '<', script/style) goes through html.parser.
+_BARE_TAG = re.compile(r"<(?:([a-zA-Z][a-zA-Z0-9]*)( ?/)?|/([a-zA-Z][a-zA-Z0-9]*))>")
+_BARE_OK = BLOCK | {
+    "a", "abbr", "b", "big", "cite", "code", "del", "em", "i", "ins", "kbd", "mark", "q",
+    "s", "small", "span", "strike", "strong", "sub", "sup", "tt", "u", "var", "br",
+}
 
 
-class _TextExtractor(HTMLParser):
+class _Collector:
+    """What the text keeps of each tag and run of text."""
+
     def __init__(self, keep_newlines: bool) -> None:
-        super().__init__(convert_charrefs=True)
         self._keep_newlines = keep_newlines
         self.parts: list[str] = []
         self._dropping = 0
@@ -67,6 +77,37 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data.replace("\n", " "))
 
 
+class _TextExtractor(_Collector, HTMLParser):
+    def __init__(self, keep_newlines: bool) -> None:
+        _Collector.__init__(self, keep_newlines)
+        HTMLParser.__init__(self, convert_charrefs=True)
+
+
+def _bare_parts(markup: str, keep_newlines: bool) -> list[str] | None:
+    """The collected parts when `markup` is only text and bare known tags, else None."""
+    pieces = _BARE_TAG.split(markup)
+    collector = _Collector(keep_newlines)
+    for i in range(0, len(pieces), 4):
+        text = pieces[i]
+        if "<" in text or "&" in text:
+            return None
+        if text:
+            collector.handle_data(text)
+        if i + 1 == len(pieces):
+            break
+        start, closing, end = pieces[i + 1], pieces[i + 2], pieces[i + 3]
+        tag = (start or end).lower()
+        if tag not in _BARE_OK:
+            return None
+        if end:
+            collector.handle_endtag(tag)
+        elif closing:
+            collector.handle_startendtag(tag, [])
+        else:
+            collector.handle_starttag(tag, [])
+    return collector.parts
+
+
 def html_to_text(markup: str, *, keep_newlines: bool = False) -> str:
     """The readable text of an HTML fragment (never raises on bad markup).
 
@@ -77,10 +118,17 @@ def html_to_text(markup: str, *, keep_newlines: bool = False) -> str:
     markup = markup.replace("\x00", "")
     if "<" not in markup and "&" not in markup:
         return markup.strip()
-    parser = _TextExtractor(keep_newlines)
-    parser.feed(markup)
-    parser.close()
-    text = "".join(parser.parts)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    parts = _bare_parts(markup, keep_newlines)
+    if parts is None:
+        parser = _TextExtractor(keep_newlines)
+        parser.feed(markup)
+        parser.close()
+        parts = parser.parts
+    return _tidy("".join(parts))
+
+
+def _tidy(text: str) -> str:
+    # One pass over the whole text (the pattern never matches a newline).
+    lines = [line.strip() for line in _SPACES.sub(" ", text).split("\n")]
     text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     return text.replace("\x00", " ")

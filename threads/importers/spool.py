@@ -11,15 +11,56 @@ bounded by the largest thread plus a write batch; the disk holds the rest.
 
 from __future__ import annotations
 
+import dataclasses
+import marshal
+import operator
 import pickle
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .base import CommentRecord
+
 BATCH = 2000
 _RECENT_KEYS = 50_000
+
+# Comments, nearly every spooled item, go to disk as a marshalled tuple of
+# their fields (created_at as whole microseconds since the epoch): pickling
+# a slotted dataclass and an aware datetime costs ~8 µs a row each way,
+# marshal under 1 µs. Anything else (a zone other than UTC, an unexpected
+# field type) is pickled as before; the first byte says which.
+_COMMENT_FIELDS = [f.name for f in dataclasses.fields(CommentRecord)]
+_CREATED = _COMMENT_FIELDS.index("created_at")
+_comment_values = operator.attrgetter(*_COMMENT_FIELDS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MARSHALLED = b"M"  # a pickle (protocol >= 2) starts with b"\x80"
+
+
+def _pack(item: Any) -> bytes:
+    if type(item) is CommentRecord:
+        created = item.created_at
+        if created is None or created.tzinfo is UTC:
+            values = list(_comment_values(item))
+            if created is not None:
+                values[_CREATED] = (created - _EPOCH) // _MICROSECOND
+            try:
+                return _MARSHALLED + marshal.dumps(tuple(values))
+            except ValueError:  # a field holding something marshal cannot write
+                pass
+    return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(payload: bytes) -> Any:
+    if payload[:1] != _MARSHALLED:
+        return pickle.loads(payload)
+    values = list(marshal.loads(memoryview(payload)[1:]))
+    if values[_CREATED] is not None:
+        values[_CREATED] = _EPOCH + values[_CREATED] * _MICROSECOND
+    return CommentRecord(*values)
 
 
 class Spool:
@@ -47,7 +88,7 @@ class Spool:
             self._flush()
 
     def add(self, key: str, item: Any) -> None:
-        self._items.append((key, pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)))
+        self._items.append((key, _pack(item)))
         self.items += 1
         if len(self._items) >= BATCH:
             self._flush()
@@ -85,7 +126,7 @@ class Spool:
                 break
             for _, key, head in rows:
                 items = [
-                    pickle.loads(payload)
+                    _unpack(payload)
                     for (payload,) in lookup.execute(
                         "SELECT payload FROM item WHERE key = ? ORDER BY rowid", (key,)
                     )

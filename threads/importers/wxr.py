@@ -12,6 +12,7 @@ author IPs are never read.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime
@@ -125,9 +126,7 @@ def _post_date(fields: dict[str, ET.Element], location: str, path: Path) -> date
     return _date(fields, "wp:post_date", location, path)
 
 
-def _date(
-    fields: dict[str, ET.Element], name: str, location: str, path: Path
-) -> datetime | None:
+def _date(fields: dict[str, ET.Element], name: str, location: str, path: Path) -> datetime | None:
     value = field_text(fields, name)
     if not value or value == ZERO_DATE:
         return None
@@ -144,6 +143,7 @@ _PREFIXES = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _name(tag: str) -> str:
     """`{uri}local` -> `prefix:local` with WXR's usual prefixes, whatever the URI version."""
     if not tag.startswith("{"):

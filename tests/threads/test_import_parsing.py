@@ -1,0 +1,101 @@
+"""html_to_text's regular-expression path for bare tags against html.parser, and
+the streaming XML reader against ElementTree's own parse, the spool round trip."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from threads.importers import xmlstream
+from threads.importers.html_text import _bare_parts, _TextExtractor, _tidy, html_to_text
+
+TAGS = ["p", "br", "b", "em", "pre", "div", "li", "script", "style", "title", "x", "P", "BR"]
+PIECES = st.one_of(
+    st.text(alphabet=" \t\n\r\x0bab<>&;/!-=\"'é", max_size=8),
+    st.sampled_from(TAGS).map(lambda t: f"<{t}>"),
+    st.sampled_from(TAGS).map(lambda t: f"</{t}>"),
+    st.sampled_from(TAGS).map(lambda t: f"<{t}/>"),
+    st.sampled_from(TAGS).map(lambda t: f"<{t} />"),
+    st.sampled_from(["&amp;", "&lt;", "&#39;", "&nbsp;", "<!-- c -->", '<a href="x">', "</a>"]),
+)
+
+
+def _slow(markup: str, keep_newlines: bool) -> str:
+    parser = _TextExtractor(keep_newlines)
+    parser.feed(markup)
+    parser.close()
+    return _tidy("".join(parser.parts))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(PIECES, max_size=12).map("".join), st.booleans())
+def test_bare_tag_path_matches_html_parser(markup, keep_newlines):
+    markup = markup.replace("\x00", "")
+    parts = _bare_parts(markup, keep_newlines)
+    if parts is not None:
+        assert _tidy("".join(parts)) == _slow(markup, keep_newlines)
+    if "<" in markup or "&" in markup:
+        assert html_to_text(markup, keep_newlines=keep_newlines) == _slow(markup, keep_newlines)
+
+
+def test_bare_tag_path_is_taken_only_for_bare_known_tags():
+    assert _bare_parts("<p>One<br/>two</p>", False) is not None
+    assert _bare_parts("<P>One<BR />two</P>", False) is not None
+    assert _bare_parts('<p class="x">One</p>', False) is None
+    assert _bare_parts("<p>a &amp; b</p>", False) is None
+    assert _bare_parts("<script>x</script>", False) is None
+    assert _bare_parts("<p>a < b</p>", False) is None
+    assert html_to_text("<p>One  two</p><p>three<br>four</p>") == "One two\n\nthree\nfour"
+    assert html_to_text("<pre>a  b</pre>") == "a  b"
+
+
+DOC = (
+    b'<?xml version="1.0"?>\n<r xmlns="urn:a" xmlns:q="urn:q"><head q:id="h">x</head>'
+    b'<s><i q:id="1" plain="p">one<q:b>two</q:b>tail</i><i>three</i></s>'
+    b"<s><i>four</i></s><q:i q:id='5'/></r>"
+)
+
+
+def _shape(elem: ET.Element) -> tuple:
+    return (elem.tag, dict(elem.attrib), elem.text, elem.tail, [_shape(c) for c in elem])
+
+
+def test_iter_elements_matches_elementtree(tmp_path, monkeypatch):
+    path = tmp_path / "doc.xml"
+    path.write_bytes(DOC)
+    root = ET.fromstring(DOC)
+    for chunk in (7, 64 * 1024):  # element ends split across reads, and all in one read
+        monkeypatch.setattr(xmlstream, "CHUNK", chunk)
+        ones = [_shape(e) for e in xmlstream.iter_elements(path, depth=1)]
+        assert ones == [_shape(e) for e in root]
+        twos = [_shape(e) for e in xmlstream.iter_elements(path, depth=2)]
+        assert twos == [_shape(e) for child in root for e in child]
+
+
+def test_spool_gives_back_what_was_spooled():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from threads.importers.base import CommentRecord
+    from threads.importers.spool import Spool, _pack
+
+    plus_two = timezone(timedelta(hours=2), "+0200")
+    items = [
+        CommentRecord("1", None, "body é", "post 1", "a", "a@x.invalid", "<p>b</p>",
+                      datetime(2020, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), None, ""),
+        CommentRecord("2", "1", "x", "post 2", created_at=datetime(1901, 1, 1, tzinfo=UTC),
+                      state="hidden", source_state="disqus:deleted"),
+        CommentRecord("3", "1", "x", "post 3"),
+        CommentRecord("4", None, "x", "post 4", created_at=datetime(2020, 1, 1, tzinfo=plus_two)),
+        {"not": "a comment"},
+    ]
+    assert _pack(items[0]).startswith(b"M") and not _pack(items[3]).startswith(b"M")
+    with Spool() as spool:
+        spool.set_head("t", {"title": "T"})
+        for item in items:
+            spool.add("t", item)
+        groups = list(spool.groups())
+    assert groups == [("t", {"title": "T"}, items)]
+    back = groups[0][2]
+    assert back[0].created_at.tzinfo is UTC and back[3].created_at.tzinfo == plus_two
