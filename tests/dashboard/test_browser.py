@@ -7,6 +7,7 @@ queue and the thread view are saved to docs/screenshots/.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .conftest import (
 )
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -90,6 +92,15 @@ def log_in(page, live_server, username: str) -> None:
     page.click("button[type=submit]")
 
 
+def moderator_page(browser, live_server, dialogs: list[str], **page_options):
+    """A page signed in as the moderator, on the review queue; any dialog is recorded."""
+    page = browser.new_page(**(page_options or {"viewport": {"width": 1280, "height": 900}}))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page, live_server, "mod")
+    page.wait_for_url("**/queue/review/")
+    return page
+
+
 def queue_order(page) -> list[int]:
     return [int(pk) for pk in page.eval_on_selector_all(
         "#card-list article[data-card]", "els => els.map(e => e.dataset.id)")]
@@ -101,10 +112,7 @@ def count(page, tab: str) -> str:
 
 def test_moderator_works_the_queue_with_the_keyboard(browser, live_server, seeded):
     dialogs: list[str] = []
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    log_in(page, live_server, "mod")
-    page.wait_for_url("**/queue/review/")
+    page = moderator_page(browser, live_server, dialogs)
 
     expected = list(Comment.objects.filter(needs_review=True).order_by("-toxicity")
                     .values_list("pk", flat=True))
@@ -135,8 +143,8 @@ def test_moderator_works_the_queue_with_the_keyboard(browser, live_server, seede
     assert hidden.state == State.HIDDEN
     assert hidden.decisions.get().reason == "harassment"  # from its top label, insult
     assert hidden.decisions.get().note == "hah"
-    # The focus moved on to the next card.
-    assert page.evaluate("document.activeElement.dataset.id") == str(expected[1])
+    # The focus moved on to the next card (restored after htmx settles).
+    expect(page.locator(":focus")).to_have_attribute("data-id", str(expected[1]))
 
     page.reload()
     assert first not in queue_order(page)
@@ -187,9 +195,7 @@ def test_moderator_works_the_queue_with_the_keyboard(browser, live_server, seede
 
 
 def test_stale_action_shows_the_conflict(browser, live_server, seeded):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, live_server, "mod")
-    page.wait_for_url("**/queue/review/")
+    page = moderator_page(browser, live_server, dialogs=[])
     target = queue_order(page)[0]
     # Another moderator hides it after this page was loaded.
     comment_hide(comment=Comment.objects.get(pk=target), actor=ModeratorFactory(username="alice"),
@@ -197,18 +203,17 @@ def test_stale_action_shows_the_conflict(browser, live_server, seeded):
     page.keyboard.press("a")
     notice = page.wait_for_selector(f"#c-{target} .notice-conflict")
     assert "alice hide it (pending -> hidden)" in notice.inner_text()
-    assert page.is_visible(f"#c-{target}.state-hidden")  # the card refreshed
+    # The card refreshed. htmx applies the new element's classes only after its
+    # settle delay, so this assertion waits for them instead of racing the swap.
+    expect(page.locator(f"#c-{target}")).to_have_class(re.compile(r"\bstate-hidden\b"))
     assert Comment.objects.get(pk=target).state == State.HIDDEN
-    # The focus stays on the card that needs a look.
-    assert page.evaluate("document.activeElement.dataset.id") == str(target)
+    # The focus stays on the card that needs a look (restored after the settle).
+    expect(page.locator(":focus")).to_have_attribute("data-id", str(target))
 
 
 def test_thread_view_and_phone_width(browser, live_server, seeded):
     dialogs: list[str] = []
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    log_in(page, live_server, "mod")
-    page.wait_for_url("**/queue/review/")
+    page = moderator_page(browser, live_server, dialogs)
     thread = Thread.objects.get(external_id="court")
     xss = Comment.objects.get(body=XSS_BODY)
     comment_hide(comment=xss, actor=None)
@@ -226,10 +231,8 @@ def test_thread_view_and_phone_width(browser, live_server, seeded):
     assert Comment.objects.filter(state=State.HIDDEN).count() == 4
     page.screenshot(path=str(SCREENSHOTS / "thread.png"), full_page=False)
 
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    log_in(phone, live_server, "mod")
-    phone.wait_for_url("**/queue/review/")
+    phone = moderator_page(browser, live_server, dialogs,
+                           viewport={"width": 390, "height": 844}, is_mobile=True)
     # Nothing overflows sideways at phone width.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.screenshot(path=str(SCREENSHOTS / "queue-phone.png"), full_page=False)
