@@ -15,9 +15,9 @@ outage logs a warning and never fails the caller (the sweep catches up).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -158,17 +158,47 @@ def comments_needing_scoring(*, model_key: str, unscored: bool = True,
 def comments_enqueue_scoring(*, comment_ids: Iterable[int], force: bool = False) -> int:
     """Send scoring task messages for these ids once the current transaction commits.
 
-    The same as `score_comments.delay_on_commit` per batch of
-    SCORING_TASK_BATCH ids, except that a broker that cannot be reached logs a
-    warning instead of raising into the caller's commit: the import is
-    already committed and the sweep will enqueue these comments later.
+    Like `score_comments.delay_on_commit`, with two differences. Ids are
+    collected per transaction and sent at commit in full batches of
+    SCORING_TASK_BATCH, so an import of a thousand small threads sends a few
+    well-filled messages, not one per thread. And a broker that cannot be
+    reached logs one warning instead of raising into the caller's commit (the
+    import is committed; the periodic sweep enqueues these comments later).
     Returns the number of ids to be sent.
     """
     ids = list(dict.fromkeys(comment_ids))
-    size = settings.SCORING_TASK_BATCH
-    for start in range(0, len(ids), size):
-        transaction.on_commit(partial(scoring_publish, ids[start : start + size], force))
+    if ids:
+        _pending().setdefault(force, {}).update(dict.fromkeys(ids))
+        # Registered on every call (flushing an empty buffer does nothing): a
+        # callback registered inside a savepoint that rolls back is dropped,
+        # and a later one must still flush. Ids of rolled-back rows may be
+        # sent too; scoring skips ids that do not exist.
+        transaction.on_commit(_flush_pending)
     return len(ids)
+
+
+_local = threading.local()
+
+
+def _pending() -> dict[bool, dict[int, None]]:
+    if not hasattr(_local, "pending"):
+        _local.pending = {}
+    return _local.pending
+
+
+def _flush_pending() -> None:
+    pending = _pending()
+    batches = [(force, list(ids)) for force, ids in pending.items()]
+    pending.clear()
+    size = settings.SCORING_TASK_BATCH
+    left = sum(len(ids) for _, ids in batches)
+    for force, ids in batches:
+        for start in range(0, len(ids), size):
+            # The broker is down: stop here rather than wait on it once per batch.
+            if not scoring_publish(ids[start : start + size], force):
+                logger.warning("%d comment(s) left for the periodic sweep", left)
+                return
+            left -= len(ids[start : start + size])
 
 
 # Fail fast when the broker is down: the sweep is the retry.

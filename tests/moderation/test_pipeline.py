@@ -211,3 +211,61 @@ def test_enqueue_on_commit_with_the_broker_down_warns_and_keeps_the_import(
         assert len(callbacks) == 1
     finally:
         point_celery_app(old)
+
+
+def _many_small_threads(count: int) -> dict:
+    return {"threads": [
+        {"external_id": f"small-{n}", "comments": [
+            {"external_id": "1", "body": f"first in {n}"},
+            {"external_id": "2", "parent_id": "1", "body": f"reply in {n}"},
+        ]} for n in range(count)
+    ]}
+
+
+def test_an_import_of_many_small_threads_sends_full_batches(
+    import_json, settings, django_capture_on_commit_callbacks
+):
+    """Ids are collected per transaction: 60 comments in 30 threads -> 4 messages of <= 16."""
+    import uuid
+
+    import redis
+
+    from config.celery import app
+
+    from .conftest import point_celery_app
+
+    settings.SCORING_AUTO_ENQUEUE = True
+    settings.SCORING_TASK_BATCH = 16
+    queue = f"tk-test-batches-{uuid.uuid4().hex[:8]}"
+    broker = "redis://127.0.0.1:6379/5"
+    old = (app.conf.broker_url, app.conf.task_default_queue)
+    point_celery_app(broker, queue)
+    client = redis.Redis.from_url(broker)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = import_json(_many_small_threads(30))
+        assert report.comments_new == 60
+        assert client.llen(queue) == 4  # real messages waiting in Redis, not 30
+    finally:
+        client.delete(queue)
+        point_celery_app(*old)
+
+
+def test_broker_down_costs_one_attempt_per_import_not_one_per_thread(
+    import_json, settings, caplog, django_capture_on_commit_callbacks
+):
+    from config.celery import app
+
+    from .conftest import point_celery_app
+
+    settings.SCORING_AUTO_ENQUEUE = True
+    old = (app.conf.broker_url, app.conf.task_default_queue)
+    point_celery_app("redis://127.0.0.1:1/5")  # nothing listens on port 1
+    try:
+        with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+            report = import_json(_many_small_threads(30))
+    finally:
+        point_celery_app(*old)
+    assert report.comments_new == 60  # the import is kept
+    assert caplog.text.count("could not enqueue") == 1
+    assert "60 comment(s) left for the periodic sweep" in caplog.text
