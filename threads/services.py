@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
@@ -64,6 +66,7 @@ def threads_import_file(
     skip_invalid: bool = False,
     on_progress: Callable[[int], None] | None = None,
     author_cache: dict[str, int] | None = None,
+    identity_hashes: dict[tuple[str, ...], str] | None = None,
 ) -> ImportReport:
     """Import one file in one transaction: any error rolls the whole file back.
 
@@ -72,14 +75,18 @@ def threads_import_file(
     `author_cache` (identity -> Author id) holds authors committed by earlier
     files of the same run; this file's authors are added to it once the file
     is committed, never before (a rolled-back file's rows do not exist).
+    `identity_hashes` (e-mail/name key -> HMAC) may be shared by the files of
+    a run likewise; it holds no database state.
     Raises ImportFailure (naming the file, the record and the reason).
     """
     report = ImportReport(files=1)
     # Author ids already looked up in this file's transaction: threads of one
     # export share most commenters, so later threads need no author query.
     known_authors: dict[str, int] = dict(author_cache or {})
-    # One HMAC per distinct commenter in the file, not per thread they post in.
-    identity_hashes: dict[tuple[str, ...], str] = {}
+    # One HMAC per distinct commenter, not per thread they post in; pure
+    # arithmetic, so it may be shared by the files of a run.
+    if identity_hashes is None:
+        identity_hashes = {}
     with transaction.atomic():
         for record in read_path(path, fmt):
             if isinstance(record, InvalidRecord):
@@ -136,7 +143,7 @@ def thread_import(
     saves author queries across the threads of one file; it is added to.
     `identity_hashes` (e-mail/name key -> HMAC) saves hashing them again.
     """
-    _check_duplicates(record, path)
+    incoming = _incoming_by_id(record, path)
     thread, thread_status = _thread_upsert(record)
     report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
 
@@ -148,7 +155,6 @@ def thread_import(
         )
     }
     stored_ext_by_id = {c.id: ext for ext, c in stored.items()}
-    incoming = {c.external_id: c for c in record.comments}
 
     parents: dict[str, str | None] = {
         ext: stored_ext_by_id.get(c.parent_id) for ext, c in stored.items()
@@ -180,7 +186,7 @@ def thread_import(
     changed_ids: list[int] = []
     to_update: list[Comment] = []
     fields_to_update: set[str] = set()
-    new: list[dict[str, object]] = []
+    new: list[tuple[object, ...]] = []
     # Ids are reserved up front so that every parent link is known before any
     # write: new comments go in with one bulk insert however deep the tree (a
     # level-by-level insert costs a query per level of a deep chain), and a
@@ -190,32 +196,37 @@ def thread_import(
     if new_exts:
         ids_by_ext.update(zip(new_exts, _reserve_comment_ids(len(new_exts)), strict=True))
 
+    adapt_datetime = _datetime_adapter(connections[Comment.objects.db])
+    pending = Comment.State.PENDING.value
+    thread_id = thread.id
     for ext, placement in placements.items():
         item = incoming.get(ext)
         existing = stored.get(ext)
-        author_id = authors.get(ext) if item else None
         if existing is None:
             assert item is not None
             parent_ext = parents[ext]
+            body = item.body
+            # In _NEW_COLUMNS order.
             new.append(
-                {
-                    "id": ids_by_ext[ext],
-                    "thread_id": thread.id,
-                    "parent_id": ids_by_ext[parent_ext] if parent_ext is not None else None,
-                    "external_id": ext,
-                    "author_id": author_id,
-                    "author_name": item.author,
-                    "body": item.body,
-                    "body_html": item.body_html,
-                    "created_at": item.created_at,
-                    "content_hash": content_hash(item.body),
-                    "path": placement.path,
-                    "depth": placement.depth,
-                    "state": item.state or Comment.State.PENDING,
-                    "source_state": item.source_state,
-                }
+                (
+                    ids_by_ext[ext],
+                    thread_id,
+                    ids_by_ext[parent_ext] if parent_ext is not None else None,
+                    ext,
+                    authors.get(ext),
+                    item.author,
+                    body,
+                    item.body_html,
+                    adapt_datetime(item.created_at),
+                    content_hash(body),
+                    placement.path,
+                    placement.depth,
+                    item.state or pending,
+                    item.source_state,
+                )
             )
             continue
+        author_id = authors.get(ext) if item else None
         changed = _apply_changes(existing, item, author_id, placement, ids_by_ext, parents[ext])
         if changed:
             to_update.append(existing)
@@ -232,7 +243,7 @@ def thread_import(
     if new:
         # Placement order is depth-first: parents are inserted before replies.
         _insert_comments(new)
-        changed_ids.extend(row["id"] for row in new)  # type: ignore[misc]
+        changed_ids.extend(row[0] for row in new)
         report.comments_new += len(new)
 
     if to_update:
@@ -250,64 +261,73 @@ def thread_import(
     return thread
 
 
-def _insert_comments(rows: list[dict[str, object]]) -> None:
-    """INSERT new comment rows: COPY on PostgreSQL, one prepared executemany elsewhere.
+# The columns an import gives for a new comment, in the order of the row
+# tuples thread_import builds; every other column takes its default.
+_NEW_COLUMNS = (
+    "id", "thread_id", "parent_id", "external_id", "author_id", "author_name", "body",
+    "body_html", "created_at", "content_hash", "path", "depth", "state", "source_state",
+)
 
-    Equivalent to `bulk_create` (which sends no signals either) for these
-    plain columns, without its per-value SQL compilation, which costs more
-    than the database itself on large imports (see docs/benchmarks.md).
+
+def _insert_comments(rows: list[tuple[object, ...]]) -> None:
+    """INSERT new comment rows (tuples in _NEW_COLUMNS order, datetimes adapted).
+
+    COPY on PostgreSQL, one prepared executemany elsewhere. Equivalent to
+    `bulk_create` (which sends no signals either) for these plain columns,
+    without its per-value SQL compilation and model instances, which cost
+    more than the database itself on large imports (see docs/benchmarks.md).
     COPY streams the rows in one command instead of a statement per row
     (several times faster than even a pipelined executemany); SQLite has no
     COPY and its executemany is already an in-process loop.
     Columns not given take the model field's default; auto_now fields get now.
     """
     connection = connections[Comment.objects.db]
-    fields = [f for f in Comment._meta.concrete_fields]
     now = timezone.now()
-    adapt = {
-        f.attname: connection.ops.adapt_datetimefield_value
-        for f in fields
-        if isinstance(f, models.DateTimeField)
-    }
-    # Defaults are adapted once here, not once per row (3 of 4 datetime
-    # adaptations per row were of the same `now`).
-    defaults: dict[str, object] = {}
-    for f in fields:
+    rest = [f for f in Comment._meta.concrete_fields if f.attname not in _NEW_COLUMNS]
+    defaults: list[object] = []
+    for f in rest:
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             value: object = now
         else:
             value = f.get_default()  # the field's, or None / ""
-        if f.attname in adapt and value is not None:
-            value = adapt[f.attname](value)
-        defaults[f.attname] = value
+        if isinstance(f, models.DateTimeField) and value is not None:
+            value = connection.ops.adapt_datetimefield_value(value)
+        defaults.append(value)
+    tail = tuple(defaults)
     qn = connection.ops.quote_name
     table = qn(Comment._meta.db_table)
-    columns = ", ".join(qn(f.column) for f in fields)
-    names = [f.attname for f in fields]
-    pairs = [(name, defaults[name]) for name in names]
-    # Only given datetimes need adapting (defaults were adapted above).
-    dated = [(i, name, adapt[name]) for i, name in enumerate(names) if name in adapt]
-
-    def values(row: dict[str, object]) -> list[object]:
-        get = row.get
-        out = [get(name, default) for name, default in pairs]
-        for i, name, adapter in dated:
-            if name in row and out[i] is not None:
-                out[i] = adapter(out[i])
-        return out
-
+    names = [*_NEW_COLUMNS, *(f.column for f in rest)]
+    columns = ", ".join(qn(name) for name in names)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The raw psycopg cursor: Django's wrapper has no copy(). Same
             # connection, so the rows are in the import's transaction.
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(values(row))
+                    copy.write_row(row + tail)
             return
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-        params = [values(row) for row in rows]
-        for start in range(0, len(params), BULK_BATCH):
-            cursor.executemany(sql, params[start : start + BULK_BATCH])
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+        for start in range(0, len(rows), BULK_BATCH):
+            cursor.executemany(sql, [row + tail for row in rows[start : start + BULK_BATCH]])
+
+
+def _datetime_adapter(connection: BaseDatabaseWrapper) -> Callable[[datetime | None], object]:
+    """The connection's adapter for datetime values, quicker for the usual case.
+
+    Django's SQLite adapter turns an aware datetime into naive text in the
+    connection's zone (UTC) with several calls; nearly every imported
+    datetime is already UTC, for which that is just the text without zone.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor != "sqlite" or connection.timezone is not UTC:
+        return adapt
+
+    def adapt_utc(value: datetime | None) -> object:
+        if value is not None and value.tzinfo is UTC:
+            return str(value.replace(tzinfo=None))
+        return adapt(value)
+
+    return adapt_utc
 
 
 def _reserve_comment_ids(count: int) -> list[int]:
@@ -336,17 +356,16 @@ def _reserve_comment_ids(count: int) -> list[int]:
     raise NotImplementedError(f"reserving ids on {connection.vendor}")
 
 
-def _check_duplicates(record: ThreadRecord, path: Path | str) -> None:
-    seen: set[str] = set()
-    duplicates: list[str] = []
-    for comment in record.comments:
-        if comment.external_id in seen:
-            duplicates.append(comment.external_id)
-        seen.add(comment.external_id)
-    if duplicates:
+def _incoming_by_id(record: ThreadRecord, path: Path | str) -> dict[str, CommentRecord]:
+    """The record's comments by external id; two with one id is an error."""
+    incoming = {c.external_id: c for c in record.comments}
+    if len(incoming) != len(record.comments):
+        counts = Counter(c.external_id for c in record.comments)
+        duplicates = sorted(ext for ext, count in counts.items() if count > 1)
         raise ImportFailure(
-            path, record.location, f"duplicate comment ids: {', '.join(sorted(set(duplicates)))}"
+            path, record.location, f"duplicate comment ids: {', '.join(duplicates)}"
         )
+    return incoming
 
 
 def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
@@ -357,13 +376,20 @@ def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
         "published_at": record.published_at,
         "lead": record.lead,
     }
-    thread = (
-        Thread.objects.select_for_update()
-        .filter(source=record.source, external_id=record.external_id)
-        .first()
-    )
-    if thread is None:
+    # Plain SQL for the lookup: most threads of a bulk import are new, and the
+    # ORM's query compilation cost about 0.3 ms a thread, 15x the query.
+    connection = connections[Thread.objects.db]
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {connection.ops.quote_name(Thread._meta.db_table)} "
+            f"WHERE source = %s AND external_id = %s{lock}",
+            [record.source, record.external_id],
+        )
+        found = cursor.fetchone()
+    if found is None:
         return _thread_insert(source=record.source, external_id=record.external_id, **values), "new"
+    thread = Thread.objects.get(pk=found[0])  # locked above
     changed = [name for name, value in values.items() if getattr(thread, name) != value]
     if not changed:
         return thread, "unchanged"
@@ -405,9 +431,13 @@ def _thread_insert(**values: object) -> Thread:
     return thread
 
 
-def _sibling_order(created_at: datetime | None, external_id: str) -> tuple[bool, str, str]:
-    # Undated comments (scraped pages) keep their id order, after dated ones.
-    return (created_at is None, created_at.isoformat() if created_at else "", external_id)
+def _sibling_order(
+    created_at: datetime | None, external_id: str
+) -> tuple[bool, datetime | str, str]:
+    # Undated comments (scraped pages) keep their id order, after dated ones
+    # (the "" is only ever compared with another undated comment's "").
+    # Aware datetimes compare as instants, whatever zone each was given in.
+    return (created_at is None, created_at or "", external_id)
 
 
 def _authors_for(
@@ -536,6 +566,7 @@ def threads_import_paths(
     # Exports of one thread per file (Reddit, Conversations) share commenters
     # across files: authors committed by earlier files need no query again.
     author_cache: dict[str, int] = {}
+    identity_hashes: dict[tuple[str, ...], str] = {}
     for path in paths:
         try:
             total.merge(
@@ -545,6 +576,7 @@ def threads_import_paths(
                     skip_invalid=skip_invalid,
                     on_progress=on_progress,
                     author_cache=author_cache,
+                    identity_hashes=identity_hashes,
                 )
             )
         except ImportFailure as exc:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 SEGMENT_WIDTH = 6
 MAX_SIBLINGS = 10**SEGMENT_WIDTH
@@ -35,18 +35,21 @@ class TreeError(ValueError):
         self.ids = ids or []
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+# Named tuples rather than frozen dataclasses: an import makes two of these
+# per comment, and a tuple is built several times faster.
+class Node(NamedTuple):
     key: Hashable
     parent: Hashable | None
     # Siblings are shown in this order: (created_at-ish, external id).
     sort_key: Any
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+class Placement(NamedTuple):
     path: str
     depth: int
+
+
+_by_sort_key = itemgetter(2)  # Node.sort_key
 
 
 def find_cycle(nodes: dict[Hashable, Node]) -> list[Hashable] | None:
@@ -71,7 +74,9 @@ def find_cycle(nodes: dict[Hashable, Node]) -> list[Hashable] | None:
 def assign_paths(nodes: Iterable[Node]) -> dict[Hashable, Placement]:
     """Place every node; parents must be present (or None) and acyclic.
 
-    Raises TreeError naming the ids on a cycle or a dangling parent.
+    Returns the placements in depth-first (display) order: every parent
+    before its replies. Raises TreeError naming the ids on a cycle or a
+    dangling parent.
     """
     by_key = {node.key: node for node in nodes}
     children: dict[Hashable | None, list[Node]] = defaultdict(list)
@@ -79,38 +84,48 @@ def assign_paths(nodes: Iterable[Node]) -> dict[Hashable, Placement]:
         if node.parent is not None and node.parent not in by_key:
             raise TreeError(f"parent {node.parent!r} of {node.key!r} is unknown", [node.key])
         children[node.parent].append(node)
-    position: dict[Hashable, int] = {}
     for siblings in children.values():
-        siblings.sort(key=lambda n: n.sort_key)
         if len(siblings) > MAX_SIBLINGS:
             raise TreeError(f"more than {MAX_SIBLINGS} replies under one comment")
-        for index, sibling in enumerate(siblings):
-            position[sibling.key] = index
+        siblings.sort(key=_by_sort_key)
 
     placements: dict[Hashable, Placement] = {}
     tail_counters: dict[str, int] = defaultdict(int)
-    # Each stack entry: (node, depth, path of its parent, path of its flat anchor).
-    stack: list[tuple[Node, int, str, str | None]] = [
-        (node, 0, "", None) for node in reversed(children[None])
+    # Each stack entry: (node, its path, its depth, path of its flat anchor).
+    # A node's path is made when its parent is placed, which knows the
+    # sibling positions from its sorted list of replies.
+    stack: list[tuple[Node, str, int, str | None]] = [
+        (node, _segment(index), 0, None)
+        for index, node in reversed(list(enumerate(children[None])))
     ]
     while stack:
-        node, depth, parent_path, anchor = stack.pop()
-        if depth < FLAT_DEPTH:
-            path = parent_path + str(position[node.key]).zfill(SEGMENT_WIDTH)
-            child_anchor = path if depth == FLAT_DEPTH - 1 else None
-        else:
-            assert anchor is not None
+        node, path, depth, anchor = stack.pop()
+        if anchor is not None:
+            # Below FLAT_DEPTH: one tail segment under the anchor, numbered
+            # in depth-first order as the nodes come off the stack.
             tail_counters[anchor] += 1
             path = anchor + str(tail_counters[anchor]).zfill(TAIL_WIDTH)
-            child_anchor = anchor
-        placements[node.key] = Placement(path=path, depth=depth)
-        for child in reversed(children.get(node.key, ())):
-            stack.append((child, depth + 1, path, child_anchor))
+        placements[node.key] = Placement(path, depth)
+        replies = children.get(node.key)
+        if not replies:
+            continue
+        depth += 1
+        if depth < FLAT_DEPTH:
+            for index in range(len(replies) - 1, -1, -1):
+                stack.append((replies[index], path + _segment(index), depth, None))
+        else:
+            child_anchor = anchor or path
+            for reply in reversed(replies):
+                stack.append((reply, "", depth, child_anchor))
 
     if len(placements) != len(by_key):
         cycle = find_cycle(by_key) or sorted(set(by_key) - set(placements), key=str)
         raise TreeError(f"reply cycle: {' -> '.join(map(str, cycle))}", list(cycle))
     return placements
+
+
+def _segment(index: int) -> str:
+    return str(index).zfill(SEGMENT_WIDTH)
 
 
 def subtree_upper_bound(path: str) -> str | None:
