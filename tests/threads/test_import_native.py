@@ -396,3 +396,70 @@ def test_authors_of_earlier_files_are_reused_only_once_committed(tmp_path):
     ][-1]
     assert zed.identity in last_lookup
     assert Author.objects.get(name="Ann").identity not in last_lookup
+
+
+def _write_threads(tmp_path, count):
+    paths = []
+    for n in range(count):
+        path = tmp_path / f"{n}.json"
+        comments = [{"external_id": "1", "author": "Ann", "body": f"comment of file {n}"}]
+        path.write_text(json.dumps(thread_doc(comments, external_id=f"t{n}")), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("group", "kept"), [(1, 2), (100, 0)])
+def test_files_are_committed_in_groups(tmp_path, monkeypatch, group, kept):
+    """An unexpected error (not a bad file) loses only the group in progress."""
+    from threads import services
+
+    monkeypatch.setattr(services, "GROUP_COMMIT_COMMENTS", group)
+    seen = []
+
+    def progress(count):
+        seen.append(count)
+        if len(seen) == 3:
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        services.threads_import_paths(paths=_write_threads(tmp_path, 4), on_progress=progress)
+    # Groups of one comment: files 1 and 2 were committed before file 3 failed.
+    assert Thread.objects.count() == kept
+    # Importing again is idempotent: what was committed is not doubled.
+    report = services.threads_import_paths(paths=_write_threads(tmp_path, 4))
+    assert (report.threads_new, report.threads_unchanged) == (4 - kept, kept)
+    assert Comment.objects.count() == 4
+
+
+def test_a_bad_file_inside_a_group_changes_nothing_and_the_others_stay(tmp_path):
+    from threads.services import threads_import_paths
+
+    first, second, third = _write_threads(tmp_path, 3)
+    second.write_text(json.dumps(thread_doc([
+        {"external_id": "1", "body": "fine"},
+        {"external_id": "2", "parent_id": "9", "body": "orphan"},
+        {"external_id": "1", "body": "duplicate id"},
+    ], external_id="bad")), encoding="utf-8")
+    report = threads_import_paths(paths=[first, second, third])
+    assert len(report.errors) == 1 and str(second) in report.errors[0]
+    assert sorted(Thread.objects.values_list("external_id", flat=True)) == ["t0", "t2"]
+    assert not Comment.objects.filter(body="fine").exists()
+
+
+def test_siblings_are_ordered_by_instant_whatever_the_zone(tmp_path):
+    path = tmp_path / "zones.json"
+    # 10:00+02:00 is 08:00 UTC, before 09:00 UTC: as text it would sort after.
+    path.write_text(json.dumps(thread_doc([
+        {"external_id": "late", "body": "b", "created_at": "2024-05-01T09:00:00+00:00"},
+        {"external_id": "early", "body": "a", "created_at": "2024-05-01T10:00:00+02:00"},
+        {"external_id": "undated", "body": "c"},
+    ])), encoding="utf-8")
+    threads_import_file(path=path)
+    ordered = Comment.objects.order_by("path").values_list("external_id", flat=True)
+    assert list(ordered) == ["early", "late", "undated"]
+    assert threads_import_file(path=path).comments_unchanged == 3
