@@ -3,6 +3,7 @@ the streaming XML reader against ElementTree's own parse, the spool round trip."
 
 from __future__ import annotations
 
+import weakref
 import xml.etree.ElementTree as ET
 
 from hypothesis import given, settings
@@ -53,25 +54,54 @@ def test_bare_tag_path_is_taken_only_for_bare_known_tags():
 
 DOC = (
     b'<?xml version="1.0"?>\n<r xmlns="urn:a" xmlns:q="urn:q"><head q:id="h">x</head>'
-    b'<s><i q:id="1" plain="p">one<q:b>two</q:b>tail</i><i>three</i></s>'
-    b"<s><i>four</i></s><q:i q:id='5'/></r>"
+    b'<s><i q:id="1" plain="p">one<q:b>two</q:b>tail</i><i>three</i></s>\n'
+    b"<s> <i>four</i>\n <i><![CDATA[<p>five</p>]]></i> </s>\n<q:i q:id='5'/> <z/></r>\n"
 )
 
 
 def _shape(elem: ET.Element) -> tuple:
-    return (elem.tag, dict(elem.attrib), elem.text, elem.tail, [_shape(c) for c in elem])
+    # iter_elements spells names as expat does, `uri}local`, not `{uri}local`.
+    return (
+        elem.tag.removeprefix("{"),
+        {name.removeprefix("{"): value for name, value in elem.attrib.items()},
+        elem.text,
+        elem.tail,
+        [_shape(c) for c in elem],
+    )
 
 
 def test_iter_elements_matches_elementtree(tmp_path, monkeypatch):
     path = tmp_path / "doc.xml"
     path.write_bytes(DOC)
     root = ET.fromstring(DOC)
-    for chunk in (7, 64 * 1024):  # element ends split across reads, and all in one read
+    # Element ends split across reads at every point, and all in one read.
+    for chunk in (*range(1, 20), 64 * 1024):
         monkeypatch.setattr(xmlstream, "CHUNK", chunk)
+        (whole,) = [_shape(e) for e in xmlstream.iter_elements(path, depth=0)]
+        assert whole == _shape(root)
         ones = [_shape(e) for e in xmlstream.iter_elements(path, depth=1)]
         assert ones == [_shape(e) for e in root]
         twos = [_shape(e) for e in xmlstream.iter_elements(path, depth=2)]
         assert twos == [_shape(e) for child in root for e in child]
+        threes = [_shape(e) for e in xmlstream.iter_elements(path, depth=3)]
+        assert threes == [_shape(e) for child in root for e in child for e in e]
+
+
+def test_iter_elements_lets_go_of_what_was_read(tmp_path):
+    # Elements yielded before the last read are gone from the tree (nothing
+    # else refers to them), so the tree never holds more than about one read.
+    items = "".join(f"<item><a>{n}</a><b>{'x' * 50}</b></item>\n" for n in range(20_000))
+    path = tmp_path / "big.xml"
+    path.write_text(f"<rss><channel><title>t</title>{items}</channel></rss>")
+    per_read = xmlstream.CHUNK // 80 + 2
+    alive: list[weakref.ref] = []
+    for n, elem in enumerate(xmlstream.iter_elements(path, depth=2)):
+        alive = [ref for ref in alive if ref() is not None]
+        assert len(alive) <= 2 * per_read, n
+        alive.append(weakref.ref(elem))
+        if n:
+            assert elem.find("a").text == str(n - 1)
+    assert n == 20_000
 
 
 def test_spool_gives_back_what_was_spooled():
