@@ -147,3 +147,60 @@ def test_spool_gives_back_what_was_spooled():
     assert groups == [("t", {"title": "T"}, items)]
     back = groups[0][2]
     assert back[0].created_at.tzinfo is UTC and back[3].created_at.tzinfo == plus_two
+
+
+def _parse_timestamp_reference(value, location, path):
+    # parse_timestamp for strings as first written, on Django's parsers alone.
+    from datetime import UTC, datetime
+
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    from threads.importers.base import ImportFailure
+
+    if value == "":
+        return None
+    text = value.strip()
+    try:
+        parsed = parse_datetime(text.replace(" ", "T", 1) if "T" not in text else text)
+        if parsed is None:
+            parsed = parse_date(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, datetime):
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed is not None:
+        return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
+    raise ImportFailure(path, location, f"not a timestamp: {value!r}")
+
+
+STAMPS = st.one_of(
+    st.datetimes().map(str),
+    st.datetimes().map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat(" ", "minutes") + " "),
+    st.builds(
+        lambda d, zone, sep: d.isoformat(sep) + zone,
+        st.datetimes(),
+        st.sampled_from(["Z", "+00:00", "-05:30", "+0100", "+01", " +01:00", "z", "+24:00"]),
+        st.sampled_from(["T", " ", "t", "x"]),
+    ),
+    st.dates().map(str),
+    st.text(alphabet="0123456789-:T .Z+,W", max_size=26),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(STAMPS)
+def test_parse_timestamp_matches_django_parsers(value):
+    from threads.importers.base import ImportFailure, parse_timestamp
+
+    try:
+        expected = _parse_timestamp_reference(value, "here", "f.xml")
+    except ImportFailure as exc:
+        expected = str(exc)
+    try:
+        got = parse_timestamp(value, "here", "f.xml")
+    except ImportFailure as exc:
+        got = str(exc)
+    assert got == expected
+    if not isinstance(got, str) and value:
+        assert got.tzinfo == expected.tzinfo and got.fold == expected.fold
