@@ -145,10 +145,11 @@ _PREFIXES = (
 
 @functools.lru_cache(maxsize=4096)
 def _name(tag: str) -> str:
-    """`{uri}local` -> `prefix:local` with WXR's usual prefixes, whatever the URI version."""
-    if not tag.startswith("{"):
+    """`uri}local` (expat's spelling, see xmlstream) -> `prefix:local` with WXR's usual
+    prefixes, whatever the URI version."""
+    uri, namespaced, local = tag.partition("}")
+    if not namespaced:
         return tag
-    uri, local = tag[1:].split("}", 1)
     for fragment, prefix in _PREFIXES:
         if fragment in uri:
             return f"{prefix}:{local}"

@@ -28,51 +28,34 @@ CHUNK = 64 * 1024
 
 
 def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
-    """Each complete element `depth` levels below the root (the root is 0)."""
+    """Each complete element `depth` levels below the root (the root is 0).
+
+    Tags and attribute names are expat's spelling, `uri}local` (not
+    ElementTree's `{uri}local`); `local_name` reads either.
+    """
     # defusedxml's parser installs the refusals (DTD, entity declarations,
-    # external references) on its expat parser. Element events are then taken
-    # straight from expat into the C TreeBuilder: ElementTree's pure-Python
-    # XMLParser and iterparse's event queue cost four Python calls per tag,
-    # more than the rest of the XML parsing put together.
+    # external references) on its expat parser. Element events then go from
+    # expat straight into the C TreeBuilder, with no Python call per tag (that
+    # was more than the rest of the XML parsing put together); with
+    # ordered_attributes off expat hands over attributes as the dict
+    # TreeBuilder.start takes.
     builder = ET.TreeBuilder()
     parser = DET.DefusedXMLParser(
         target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
     expat = parser.parser
-    build_start, build_end = builder.start, builder.end
-    names: dict[str, str] = {}
-    done: list[tuple[ET.Element, ET.Element | None]] = []
-    level = 0
-    parent: ET.Element | None = None
+    expat.ordered_attributes = 0
+    root: ET.Element | None = None
 
-    def fix(name: str) -> str:
-        # expat gives "uri}local"; ElementTree spells it "{uri}local".
-        fixed = names.get(name)
-        if fixed is None:
-            fixed = "{" + name if "}" in name else name
-            if len(names) < 4096:  # a hostile file may invent endless names
-                names[name] = fixed
-        return fixed
+    def first_start(tag: str, attrib: dict[str, str]) -> ET.Element:
+        # The one Python call: keep hold of the root, then hand over to C.
+        nonlocal root
+        root = builder.start(tag, attrib)
+        expat.StartElementHandler = builder.start
+        return root
 
-    def start(tag: str, attr_list: list[str]) -> None:
-        nonlocal level, parent
-        attrib = {}
-        for i in range(0, len(attr_list), 2):
-            attrib[fix(attr_list[i])] = attr_list[i + 1]
-        elem = build_start(names.get(tag) or fix(tag), attrib)
-        level += 1
-        if level == depth:
-            parent = elem
-
-    def end(tag: str) -> None:
-        nonlocal level
-        elem = build_end(names.get(tag) or fix(tag))
-        level -= 1
-        if level == depth:
-            done.append((elem, parent if depth else None))
-
-    expat.StartElementHandler = start
-    expat.EndElementHandler = end
+    expat.StartElementHandler = first_start
+    expat.EndElementHandler = builder.end
     with open_source(path) as stream:
         try:
             while True:
@@ -81,13 +64,10 @@ def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
                     parser.feed(chunk)
                 else:
                     parser.close()
-                for elem, holder in done:
-                    yield elem
-                    # Drop what has been read: clear the element and unlink it.
-                    elem.clear()
-                    if holder is not None:
-                        holder.remove(elem)
-                done.clear()
+                if root is not None:
+                    for elem in _detach_complete(root, depth, final=not chunk):
+                        yield elem
+                        elem.clear()  # in case the caller keeps a reference
                 if not chunk:
                     return
         except ET.ParseError as exc:
@@ -97,6 +77,46 @@ def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
             ) from None
         except defusedxml.DefusedXmlException as exc:
             raise ImportFailure(path, _position(parser), _refusal(exc)) from None
+
+
+def _detach_complete(root: ET.Element, depth: int, final: bool) -> list[ET.Element]:
+    """The complete elements at `depth`, in document order, cut out of the tree.
+
+    Without end events, which elements are complete is read off the tree's
+    shape: TreeBuilder appends an element to its parent when it starts, so
+    the elements still open are all on the chain of last children from the
+    root. Everything off that chain is complete; on it, an element may still
+    be open, so it waits until it has a younger sibling or the file has
+    ended (`final`). Cutting complete parts out keeps the tree as small as
+    one read; TreeBuilder only refers to elements on the chain.
+    """
+    if depth == 0:
+        return [root] if final else []
+    found: list[ET.Element] = []
+    node, level = root, 0
+    while level < depth:
+        keep_last = 0 if final else 1
+        done = node[: len(node) - keep_last]
+        if done:
+            del node[: len(done)]
+            if level + 1 == depth:
+                found.extend(done)
+            else:
+                for elem in done:
+                    found.extend(_at_depth(elem, depth - level - 1))
+        if final or not len(node):
+            break
+        node, level = node[-1], level + 1
+    return found
+
+
+def _at_depth(elem: ET.Element, depth: int) -> Iterator[ET.Element]:
+    """The descendants `depth` levels below `elem`, in document order."""
+    if depth == 0:
+        yield elem
+    else:
+        for child in elem:
+            yield from _at_depth(child, depth - 1)
 
 
 def _reason(exc: ET.ParseError) -> str:
@@ -128,7 +148,7 @@ def _refusal(exc: Exception) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def local_name(tag: str) -> str:
-    """`{uri}name` -> `name` (cached: an export repeats a few dozen tags)."""
+    """`uri}name` or `{uri}name` -> `name` (cached: an export repeats a few dozen tags)."""
     return tag.rsplit("}", 1)[-1]
 
 
