@@ -159,9 +159,13 @@ def thread_import(
     }
     stored_ext_by_id = {c.id: ext for ext, c in stored.items()}
 
-    parents: dict[str, str | None] = {
-        ext: stored_ext_by_id.get(c.parent_id) for ext, c in stored.items()
-    }
+    # The tree: stored comments not in this record keep their parent; the
+    # record's comments take theirs from the record.
+    nodes = [
+        Node(ext, stored_ext_by_id.get(c.parent_id), _sibling_order(c.created_at, ext))
+        for ext, c in stored.items()
+        if ext not in incoming
+    ]
     for ext, comment in incoming.items():
         parent = comment.parent_id
         if parent is not None and parent not in incoming and parent not in stored:
@@ -170,12 +174,8 @@ def thread_import(
                 "which is not in the thread; attached at top level"
             )
             parent = None
-        parents[ext] = parent
-
-    nodes = []
-    for ext, parent in parents.items():
-        source = incoming.get(ext) or stored[ext]
-        nodes.append(Node(key=ext, parent=parent, sort_key=_sibling_order(source.created_at, ext)))
+        nodes.append(Node(ext, parent, _sibling_order(comment.created_at, ext)))
+    parents = {node.key: node.parent for node in nodes}
     try:
         placements = assign_paths(nodes)
     except TreeError as exc:
@@ -327,7 +327,7 @@ def _datetime_adapter(connection: BaseDatabaseWrapper) -> Callable[[datetime | N
 
     def adapt_utc(value: datetime | None) -> object:
         if value is not None and value.tzinfo is UTC:
-            return str(value.replace(tzinfo=None))
+            return value.isoformat(" ")[:-6]  # without "+00:00": what make_naive + str give
         return adapt(value)
 
     return adapt_utc

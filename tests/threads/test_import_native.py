@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.core.management import CommandError, call_command
+from hypothesis import given
+from hypothesis import strategies as st
 
 from threads.importers import ImportFailure, sniff
 from threads.models import Author, Comment, Thread
@@ -463,3 +466,21 @@ def test_siblings_are_ordered_by_instant_whatever_the_zone(tmp_path):
     ordered = Comment.objects.order_by("path").values_list("external_id", flat=True)
     assert list(ordered) == ["early", "late", "undated"]
     assert threads_import_file(path=path).comments_unchanged == 3
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    offset_minutes=st.one_of(st.none(), st.integers(-23 * 60, 23 * 60)),
+)
+def test_quick_datetime_adapter_matches_djangos(moment, offset_minutes):
+    from django.db import connection
+
+    from threads.services import _datetime_adapter
+
+    if offset_minutes is None:
+        aware = moment.replace(tzinfo=UTC)
+    else:
+        aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    expected = connection.ops.adapt_datetimefield_value(aware)
+    assert _datetime_adapter(connection)(aware) == expected
+    assert _datetime_adapter(connection)(None) is None
