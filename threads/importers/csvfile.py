@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from .spool import Spool
 SOURCE = "csv"
 REQUIRED = ("thread_id", "comment_id", "body")
 OPTIONAL = ("thread_title", "thread_url", "parent_id", "author", "created_at")
+FIELDS = (*REQUIRED, *OPTIONAL)
 # A comment body larger than this is not a comment; it bounds memory per row.
 MAX_FIELD = 4 * 1024 * 1024
 
@@ -56,25 +58,27 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
                     f"missing column(s) {', '.join(missing)}; the header must name "
                     f"{', '.join(REQUIRED)} (and may name {', '.join(OPTIONAL)})",
                 )
-            wanted = {name: columns.get(name) for name in (*REQUIRED, *OPTIONAL)}
+            # One C call picks a row's cells: a column the header lacks reads
+            # index -1, an empty cell appended to every row.
+            take = operator.itemgetter(*(columns.get(name, -1) for name in FIELDS))
+            width = 1 + max(columns.get(name, -1) for name in FIELDS)
             previous_thread = None
             row_number = 0
             for row in reader:
                 row_number += 1
-                if not any(cell.strip() for cell in row):
+                if not "".join(row).strip():
                     continue
                 location = f"row {row_number} (line {reader.line_num})"
-
-                def cell(name: str, row: list[str] = row) -> str:
-                    index = wanted[name]
-                    return row[index] if index is not None and index < len(row) else ""
-
-                thread_id = cell("thread_id").strip()
-                comment_id = cell("comment_id").strip()
+                if len(row) < width:
+                    row += [""] * (width - len(row))  # a short row's missing cells are empty
+                row.append("")
+                thread_id, comment_id, body, title, url, parent, author, stamp_text = take(row)
+                thread_id = thread_id.strip()
+                comment_id = comment_id.strip()
                 if not thread_id or not comment_id:
                     yield InvalidRecord(location, "thread_id and comment_id must not be empty")
                     continue
-                stamp: str | float = cell("created_at").strip()
+                stamp: str | float = stamp_text.strip()
                 if stamp.isdigit():
                     stamp = float(stamp)  # Unix seconds
                 try:
@@ -86,21 +90,21 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
                     spool.set_head(
                         thread_id,
                         _ThreadHead(
-                            title=cell("thread_title").strip(),
-                            url=cell("thread_url").strip(),
+                            title=title.strip(),
+                            url=url.strip(),
                             location=f"thread {thread_id!r} ({location})",
                         ),
                     )
                     previous_thread = thread_id
-                parent = cell("parent_id").strip()
+                parent = parent.strip()
                 spool.add(
                     thread_id,
                     CommentRecord(
                         external_id=comment_id,
                         parent_id=parent or None,
-                        body=cell("body").replace("\x00", ""),
+                        body=body.replace("\x00", ""),
                         location=location,
-                        author=cell("author").strip(),
+                        author=author.strip(),
                         created_at=created,
                     ),
                 )

@@ -27,40 +27,58 @@ from .base import CommentRecord
 BATCH = 2000
 _RECENT_KEYS = 50_000
 
-# Comments, nearly every spooled item, go to disk as a marshalled tuple of
-# their fields (created_at as whole microseconds since the epoch): pickling
-# a slotted dataclass and an aware datetime costs ~8 µs a row each way,
-# marshal under 1 µs. Anything else (a zone other than UTC, an unexpected
-# field type) is pickled as before; the first byte says which.
+# Comments, nearly every spooled item, go to disk as a tuple of their fields
+# (created_at as whole microseconds since the epoch), marshalled: pickling a
+# slotted dataclass and an aware datetime costs ~8 µs a row each way, marshal
+# under 1 µs. Anything else (a zone other than UTC, an unexpected field type)
+# is pickled, and the pickle (bytes, not a tuple) goes in its place.
+# Each write batch stores one row per key holding all that key's items of the
+# batch, which spares SQLite a row per comment.
 _COMMENT_FIELDS = [f.name for f in dataclasses.fields(CommentRecord)]
 _CREATED = _COMMENT_FIELDS.index("created_at")
 _comment_values = operator.attrgetter(*_COMMENT_FIELDS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_MARSHALLED = b"M"  # a pickle (protocol >= 2) starts with b"\x80"
 
 
-def _pack(item: Any) -> bytes:
+def _flat(item: Any) -> tuple | bytes:
     if type(item) is CommentRecord:
         created = item.created_at
         if created is None or created.tzinfo is UTC:
             values = list(_comment_values(item))
             if created is not None:
                 values[_CREATED] = (created - _EPOCH) // _MICROSECOND
-            try:
-                return _MARSHALLED + marshal.dumps(tuple(values))
-            except ValueError:  # a field holding something marshal cannot write
-                pass
+            return tuple(values)
     return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unpack(payload: bytes) -> Any:
-    if payload[:1] != _MARSHALLED:
-        return pickle.loads(payload)
-    values = list(marshal.loads(memoryview(payload)[1:]))
-    if values[_CREATED] is not None:
-        values[_CREATED] = _EPOCH + values[_CREATED] * _MICROSECOND
-    return CommentRecord(*values)
+def _pack(items: list[Any]) -> bytes:
+    flat = [_flat(item) for item in items]
+    try:
+        return marshal.dumps(flat)
+    except ValueError:  # a comment field holding something marshal cannot write
+        return marshal.dumps([_marshallable(f, item) for f, item in zip(flat, items, strict=True)])
+
+
+def _marshallable(flat: tuple | bytes, item: Any) -> tuple | bytes:
+    try:
+        marshal.dumps(flat)
+    except ValueError:
+        return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    return flat
+
+
+def _unpack(payload: bytes) -> list[Any]:
+    items = []
+    for value in marshal.loads(payload):
+        if type(value) is bytes:
+            items.append(pickle.loads(value))
+            continue
+        item = CommentRecord(*value)
+        if item.created_at is not None:
+            item.created_at = _EPOCH + item.created_at * _MICROSECOND
+        items.append(item)
+    return items
 
 
 class Spool:
@@ -76,7 +94,7 @@ class Spool:
             CREATE TABLE item (key TEXT NOT NULL, payload BLOB NOT NULL);
             """
         )
-        self._items: list[tuple[str, bytes]] = []
+        self._items: list[tuple[str, Any]] = []
         self._heads: list[tuple[str, bytes]] = []
         self._known: set[str] = set()  # keys surely in grp already (bounded)
         self.items = 0
@@ -88,7 +106,9 @@ class Spool:
             self._flush()
 
     def add(self, key: str, item: Any) -> None:
-        self._items.append((key, _pack(item)))
+        """Spool `item` under `key` (kept as is until the batch is written: a
+        reader hands over fresh records and does not change them afterwards)."""
+        self._items.append((key, item))
         self.items += 1
         if len(self._items) >= BATCH:
             self._flush()
@@ -104,15 +124,23 @@ class Spool:
                 self._known.update(key for key, _ in self._heads)
                 self._heads.clear()
             if self._items:
-                new_keys = {key for key, _ in self._items} - self._known
+                by_key: dict[str, list[Any]] = {}
+                for key, item in self._items:
+                    by_key.setdefault(key, []).append(item)
+                self._items.clear()
+                # In the order first seen (a set would make the order of threads
+                # without a head change from run to run).
+                new_keys = [key for key in by_key if key not in self._known]
                 self._db.executemany(
                     "INSERT OR IGNORE INTO grp (key) VALUES (?)", [(k,) for k in new_keys]
                 )
                 if len(self._known) > _RECENT_KEYS:
                     self._known.clear()
                 self._known.update(new_keys)
-                self._db.executemany("INSERT INTO item (key, payload) VALUES (?, ?)", self._items)
-                self._items.clear()
+                self._db.executemany(
+                    "INSERT INTO item (key, payload) VALUES (?, ?)",
+                    [(key, _pack(items)) for key, items in by_key.items()],
+                )
 
     def groups(self) -> Iterator[tuple[str, Any | None, list[Any]]]:
         """(key, head or None, items in the order added), one group at a time."""
@@ -125,12 +153,11 @@ class Spool:
             if not rows:
                 break
             for _, key, head in rows:
-                items = [
-                    _unpack(payload)
-                    for (payload,) in lookup.execute(
-                        "SELECT payload FROM item WHERE key = ? ORDER BY rowid", (key,)
-                    )
-                ]
+                items = []
+                for (payload,) in lookup.execute(
+                    "SELECT payload FROM item WHERE key = ? ORDER BY rowid", (key,)
+                ):
+                    items.extend(_unpack(payload))
                 yield key, (pickle.loads(head) if head is not None else None), items
 
     def close(self) -> None:
