@@ -4,7 +4,7 @@
 (Disqus `<thread>`/`<post>` under the root, WXR `<item>` under `<channel>`)
 and throws it away once the caller is done with it: the tree being built
 never holds more than the elements completed within one read (CHUNK bytes)
-and the one still open.
+and the ones still open (or last in their parent, see _detach_complete).
 
 Refused, with an ImportFailure naming line and column, before anything is
 stored: any DTD (real exports have none; it is how XXE and entity-expansion
