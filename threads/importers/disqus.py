@@ -141,7 +141,8 @@ def _flag(fields: dict[str, ET.Element], name: str, location: str, path: Path) -
 
 
 def _dsq_id(elem: ET.Element) -> str:
-    for name, value in elem.attrib.items():
-        if local_name(name) == "id":
+    """The first attribute whose local name is `id` (`dsq:id`), stripped."""
+    for name, value in elem.items():
+        if name == "id" or name.endswith("}id"):  # = local_name(name) == "id", uncached
             return value.strip()
     return ""
