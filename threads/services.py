@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
 from .importers.base import CommentRecord, content_hash, salted_hash
+from .importers.readahead import read_files
 from .models import Author, Comment, Thread
 from .signals import comments_changed
 from .tree import Node, TreeError, assign_paths
@@ -70,8 +72,12 @@ def threads_import_file(
     on_progress: Callable[[int], None] | None = None,
     author_cache: dict[str, int] | None = None,
     identity_hashes: dict[tuple[str, ...], str] | None = None,
+    records: Iterable[ThreadRecord | InvalidRecord] | None = None,
 ) -> ImportReport:
     """Import one file in one transaction: any error rolls the whole file back.
+
+    `records` are the file's records when already being read (read-ahead);
+    by default the file is read here.
 
     With `skip_invalid`, each thread gets its own savepoint instead: a bad
     thread is listed in `report.skipped` and the good ones are kept.
@@ -91,7 +97,7 @@ def threads_import_file(
     if identity_hashes is None:
         identity_hashes = {}
     with transaction.atomic():
-        for record in read_path(path, fmt):
+        for record in read_path(path, fmt) if records is None else records:
             if isinstance(record, InvalidRecord):
                 if not skip_invalid:
                     raise ImportFailure(path, record.location, record.reason)
@@ -579,29 +585,31 @@ def threads_import_paths(
     # across files: authors stored by earlier files need no query again.
     author_cache: dict[str, int] = {}
     identity_hashes: dict[tuple[str, ...], str] = {}
-    files = iter(paths)
-    more = True
-    while more:
-        more = False
-        written = 0
-        with transaction.atomic():
-            for path in files:
-                try:
-                    report = threads_import_file(
-                        path=path,
-                        fmt=fmt,
-                        skip_invalid=skip_invalid,
-                        on_progress=on_progress,
-                        author_cache=author_cache,
-                        identity_hashes=identity_hashes,
-                    )
-                except ImportFailure as exc:
-                    total.files += 1
-                    total.errors.append(str(exc))
-                    continue
-                total.merge(report)
-                written += report.comments_new + report.comments_updated
-                if written >= GROUP_COMMIT_COMMENTS:
-                    more = True
-                    break
+    # The next files' threads are parsed in a second process meanwhile.
+    with closing(read_files(paths, fmt)) as files:
+        more = True
+        while more:
+            more = False
+            written = 0
+            with transaction.atomic():
+                for path, records in files:
+                    try:
+                        report = threads_import_file(
+                            path=path,
+                            fmt=fmt,
+                            skip_invalid=skip_invalid,
+                            on_progress=on_progress,
+                            author_cache=author_cache,
+                            identity_hashes=identity_hashes,
+                            records=records,
+                        )
+                    except ImportFailure as exc:
+                        total.files += 1
+                        total.errors.append(str(exc))
+                        continue
+                    total.merge(report)
+                    written += report.comments_new + report.comments_updated
+                    if written >= GROUP_COMMIT_COMMENTS:
+                        more = True
+                        break
     return total

@@ -127,7 +127,7 @@ def test_spool_gives_back_what_was_spooled():
     from datetime import UTC, datetime, timedelta, timezone
 
     from threads.importers.base import CommentRecord
-    from threads.importers.spool import Spool, _pack
+    from threads.importers.spool import Spool, pack_items
 
     plus_two = timezone(timedelta(hours=2), "+0200")
     items = [
@@ -140,7 +140,8 @@ def test_spool_gives_back_what_was_spooled():
         {"not": "a comment"},
     ]
     # Comments in UTC go as marshalled field tuples, anything else as a pickle.
-    assert [type(v) for v in marshal.loads(_pack(items))] == [tuple, tuple, tuple, bytes, bytes]
+    packed = marshal.loads(pack_items(items))
+    assert [type(v) for v in packed] == [tuple, tuple, tuple, bytes, bytes]
     with Spool() as spool:
         spool.set_head("t", {"title": "T"})
         for item in items:

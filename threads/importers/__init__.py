@@ -27,6 +27,12 @@ READERS: dict[str, Reader] = {
     "conversations": conversations.read,
 }
 
+# Readers that take in the whole file before their first thread (they spool
+# posts by thread): reading them ahead in another process gains nothing, as
+# the import waits for the whole file anyway and then pays to copy every
+# record across (readahead.py reads these in-process).
+WHOLE_FILE_READERS = {"disqus", "csv"}
+
 # File endings an `import_threads DIRECTORY` walk picks up (`.gz`: any of them
 # compressed; the content decides the format).
 IMPORTABLE_SUFFIXES = {".json", ".jsonl", ".ndjson", ".xml", ".csv", ".gz"}
@@ -73,10 +79,15 @@ def sniff(path: Path) -> str:
 
 
 def read_path(path: Path, fmt: str = "auto") -> Iterator[ThreadRecord | InvalidRecord]:
+    return READERS[format_of(path, fmt)](path)
+
+
+def format_of(path: Path, fmt: str = "auto") -> str:
+    """The reader's name for the file: `fmt`, or sniffed when "auto"."""
     name = sniff(path) if fmt == "auto" else fmt
     if name not in READERS:
         raise ImportFailure(path, "", f"unknown format {name!r}")
-    return READERS[name](path)
+    return name
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -100,6 +111,7 @@ __all__ = [
     "InvalidRecord",
     "ThreadRecord",
     "expand_paths",
+    "format_of",
     "read_path",
     "sniff",
 ]

@@ -52,7 +52,11 @@ def _flat(item: Any) -> tuple | bytes:
     return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _pack(items: list[Any]) -> bytes:
+def pack_items(items: list[Any]) -> bytes:
+    """Records as bytes, quickly (comments as marshalled field tuples); see unpack_items.
+
+    Also how the import's reader process sends a thread's comments (readahead.py).
+    """
     flat = [_flat(item) for item in items]
     try:
         return marshal.dumps(flat)
@@ -68,7 +72,8 @@ def _marshallable(flat: tuple | bytes, item: Any) -> tuple | bytes:
     return flat
 
 
-def _unpack(payload: bytes) -> list[Any]:
+def unpack_items(payload: bytes) -> list[Any]:
+    """The records pack_items was given, equal field for field."""
     items = []
     for value in marshal.loads(payload):
         if type(value) is bytes:
@@ -139,7 +144,7 @@ class Spool:
                 self._known.update(new_keys)
                 self._db.executemany(
                     "INSERT INTO item (key, payload) VALUES (?, ?)",
-                    [(key, _pack(items)) for key, items in by_key.items()],
+                    [(key, pack_items(items)) for key, items in by_key.items()],
                 )
 
     def groups(self) -> Iterator[tuple[str, Any | None, list[Any]]]:
@@ -157,7 +162,7 @@ class Spool:
                 for (payload,) in lookup.execute(
                     "SELECT payload FROM item WHERE key = ? ORDER BY rowid", (key,)
                 ):
-                    items.extend(_unpack(payload))
+                    items.extend(unpack_items(payload))
                 yield key, (pickle.loads(head) if head is not None else None), items
 
     def close(self) -> None:
