@@ -114,9 +114,6 @@ class Command(BaseCommand):
         from tqdm import tqdm
 
         scorer = active_scorer()
-        # No watchdog thread left behind (an import in the same process
-        # forks its reader only while no other thread runs).
-        tqdm.monitor_interval = 0
         with tqdm(total=len(ids), unit="comment", file=sys.stderr,
                   disable=options["json"] or not ids) as bar:
             return comments_score(comment_ids=ids, force=options["force"], scorer=scorer,

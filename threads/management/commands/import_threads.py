@@ -29,10 +29,7 @@ class Command(BaseCommand):
             files = expand_paths(options["paths"])
         except ImportFailure as exc:
             raise CommandError(str(exc)) from None
-        # tqdm hides itself when stderr is not a terminal (CI, pipes). Its
-        # watchdog thread is turned off: the import forks a reader process,
-        # which it only does while this process runs no other thread.
-        tqdm.monitor_interval = 0
+        # tqdm hides itself when stderr is not a terminal (CI, pipes).
         with tqdm(unit=" comments", disable=None, file=self.stderr._out, leave=False) as bar:
             report = threads_import_paths(
                 paths=files,
