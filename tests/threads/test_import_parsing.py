@@ -7,6 +7,7 @@ import re
 import weakref
 import xml.etree.ElementTree as ET
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,7 +123,12 @@ def test_iter_elements_lets_go_of_what_was_read(tmp_path):
     assert n == 20_000
 
 
-def test_spool_gives_back_what_was_spooled():
+# On disk from the first item, on disk from midway, and in memory throughout.
+SPOOL_LIMITS = [0, 5_000, 16 * 1024 * 1024]
+
+
+@pytest.mark.parametrize("memory_limit", SPOOL_LIMITS)
+def test_spool_gives_back_what_was_spooled(memory_limit):
     import marshal
     from datetime import UTC, datetime, timedelta, timezone
 
@@ -142,7 +148,7 @@ def test_spool_gives_back_what_was_spooled():
     # Comments in UTC go as marshalled field tuples, anything else as a pickle.
     packed = marshal.loads(pack_items(items))
     assert [type(v) for v in packed] == [tuple, tuple, tuple, bytes, bytes]
-    with Spool() as spool:
+    with Spool(memory_limit=memory_limit) as spool:
         spool.set_head("t", {"title": "T"})
         for item in items:
             spool.add("t", item)
@@ -213,18 +219,25 @@ class Text(str):  # marshal cannot write a str subclass: such a comment is pickl
     pass
 
 
-def test_spool_keeps_order_across_batches_and_odd_fields(monkeypatch):
+@pytest.mark.parametrize("memory_limit", SPOOL_LIMITS)
+def test_spool_keeps_order_across_batches_and_odd_fields(monkeypatch, memory_limit):
     from threads.importers import spool as spool_module
     from threads.importers.base import CommentRecord
 
     monkeypatch.setattr(spool_module, "BATCH", 7)
     added: dict[str, list] = {}
-    with spool_module.Spool() as spool:
+    with spool_module.Spool(memory_limit=memory_limit) as spool:
         for n in range(100):
             key = f"t{n * 7 % 5}"
             item = CommentRecord(str(n), None, Text("odd") if n % 13 == 0 else "b", f"post {n}")
             spool.add(key, item)
             added.setdefault(key, []).append(item)
+        if memory_limit:
+            spool.set_head("t3", {"title": "three"})  # a head given late still counts
         groups = list(spool.groups())
     assert [(key, items) for key, _, items in groups] == list(added.items())
     assert type(groups[0][2][0].body) is Text
+    heads = {key: head for key, head, _ in groups}
+    assert heads.pop("t3") == ({"title": "three"} if memory_limit else None)
+    assert set(heads.values()) == {None}
+    assert (spool._db is None) == (memory_limit == SPOOL_LIMITS[-1])  # where it was kept

@@ -1,12 +1,13 @@
-"""Group records by thread on disk, for exports whose threads are scattered.
+"""Group records by thread, for exports whose threads are scattered.
 
 A Disqus export lists `<thread>` elements and then `<post>` elements in any
 order; a CSV dump is often sorted by date, not thread. Holding every post
-until the file ends would make memory grow with the file. Instead the first
-pass appends each record to a temporary SQLite database (a file in the
-system temp dir, deleted afterwards) keyed by thread; the second pass reads
-one thread at a time back, in the order threads were first seen. Memory is
-bounded by the largest thread plus a write batch; the disk holds the rest.
+until the file ends would make memory grow with the file. Instead records
+are held in memory only up to MEMORY_LIMIT; past it everything goes to a
+temporary SQLite database (a file in the system temp dir, deleted
+afterwards) keyed by thread, and the second pass reads one thread at a time
+back, in the order threads were first seen. Memory is bounded by that limit
+plus the largest thread; the disk holds the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from typing import Any
 from .base import CommentRecord
 
 BATCH = 2000
+# Text held in memory before the spool moves to disk (about 4,000 typical
+# comments per MB; Python objects take a few times the text).
+MEMORY_LIMIT = 16 * 1024 * 1024
 _RECENT_KEYS = 50_000
 
 # Comments, nearly every spooled item, go to disk as a tuple of their fields
@@ -50,6 +54,13 @@ def _flat(item: Any) -> tuple | bytes:
                 values[_CREATED] = (created - _EPOCH) // _MICROSECOND
             return tuple(values)
     return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _size(item: Any) -> int:
+    """Roughly what holding `item` costs, counted in characters of its text."""
+    if type(item) is CommentRecord:
+        return 300 + len(item.body) + len(item.body_html) + len(item.location)
+    return 1024
 
 
 def pack_items(items: list[Any]) -> bytes:
@@ -87,7 +98,61 @@ def unpack_items(payload: bytes) -> list[Any]:
 
 
 class Spool:
-    def __init__(self) -> None:
+    """Items grouped by key, in memory up to `memory_limit`, then on disk.
+
+    Like `tempfile.SpooledTemporaryFile`: an export of a few thousand
+    comments is grouped in memory and never touches the disk; past the limit
+    everything goes to the SQLite file, so memory stays bounded however
+    large the export is.
+    """
+
+    def __init__(self, memory_limit: int = MEMORY_LIMIT) -> None:
+        self._memory_limit = memory_limit
+        # While in memory: key -> items, in the order keys were first seen,
+        # the heads, and the approximate size held. None once spilled.
+        self._held: dict[str, list[Any]] | None = {}
+        self._held_heads: dict[str, Any] = {}
+        self._held_size = 0
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._db: sqlite3.Connection | None = None
+        self._items: list[tuple[str, Any]] = []
+        self._heads: list[tuple[str, bytes]] = []
+        self._known: set[str] = set()  # keys surely in grp already (bounded)
+        self.items = 0
+
+    def set_head(self, key: str, head: Any) -> None:
+        """The thread's own data; the last one given wins."""
+        if self._held is not None:
+            self._held.setdefault(key, [])
+            self._held_heads[key] = head
+            self._hold(1024)
+            return
+        self._heads.append((key, pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL)))
+        if len(self._heads) >= BATCH:
+            self._flush()
+
+    def add(self, key: str, item: Any) -> None:
+        """Spool `item` under `key` (kept as is until it is written: a reader
+        hands over fresh records and does not change them afterwards)."""
+        self.items += 1
+        if self._held is not None:
+            self._held.setdefault(key, []).append(item)
+            self._hold(_size(item))
+            return
+        self._items.append((key, item))
+        if len(self._items) >= BATCH:
+            self._flush()
+
+    def _hold(self, size: int) -> None:
+        self._held_size += size
+        if self._held_size > self._memory_limit:
+            self._spill()
+
+    def _spill(self) -> None:
+        """Move everything held in memory to the disk; from now on, write there."""
+        assert self._held is not None
+        held, heads = self._held, self._held_heads
+        self._held, self._held_heads = None, {}
         self._dir = tempfile.TemporaryDirectory(prefix="threadkeeper-spool-")
         self._db = sqlite3.connect(Path(self._dir.name) / "spool.sqlite3")
         self._db.executescript(
@@ -99,26 +164,24 @@ class Spool:
             CREATE TABLE item (key TEXT NOT NULL, payload BLOB NOT NULL);
             """
         )
-        self._items: list[tuple[str, Any]] = []
-        self._heads: list[tuple[str, bytes]] = []
-        self._known: set[str] = set()  # keys surely in grp already (bounded)
-        self.items = 0
-
-    def set_head(self, key: str, head: Any) -> None:
-        """The thread's own data; the last one given wins."""
-        self._heads.append((key, pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL)))
-        if len(self._heads) >= BATCH:
-            self._flush()
-
-    def add(self, key: str, item: Any) -> None:
-        """Spool `item` under `key` (kept as is until the batch is written: a
-        reader hands over fresh records and does not change them afterwards)."""
-        self._items.append((key, item))
-        self.items += 1
-        if len(self._items) >= BATCH:
-            self._flush()
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO grp (key, head) VALUES (?, ?)",
+                [
+                    (key, pickle.dumps(heads[key], protocol=pickle.HIGHEST_PROTOCOL)
+                     if key in heads else None)
+                    for key in held
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO item (key, payload) VALUES (?, ?)",
+                [(key, pack_items(items)) for key, items in held.items() if items],
+            )
+        self._known.update(list(held)[-_RECENT_KEYS:])
 
     def _flush(self) -> None:
+        if self._db is None:
+            return
         with self._db:
             if self._heads:
                 self._db.executemany(
@@ -149,6 +212,13 @@ class Spool:
 
     def groups(self) -> Iterator[tuple[str, Any | None, list[Any]]]:
         """(key, head or None, items in the order added), one group at a time."""
+        if self._held is not None:
+            held, heads = self._held, self._held_heads
+            while held:
+                key = next(iter(held))
+                # Handed over and forgotten, one group at a time.
+                yield key, heads.pop(key, None), held.pop(key)
+            return
         self._flush()
         self._db.execute("CREATE INDEX item_key ON item (key)")
         keys = self._db.execute("SELECT rowid, key, head FROM grp ORDER BY rowid")
@@ -166,8 +236,11 @@ class Spool:
                 yield key, (pickle.loads(head) if head is not None else None), items
 
     def close(self) -> None:
-        self._db.close()
-        self._dir.cleanup()
+        self._held, self._held_heads = {}, {}
+        if self._db is not None:
+            self._db.close()
+        if self._dir is not None:
+            self._dir.cleanup()
 
     def __enter__(self) -> Spool:
         return self
