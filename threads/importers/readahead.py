@@ -27,18 +27,15 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import pickle
-import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from django.conf import settings
-
 from . import READERS, WHOLE_FILE_READERS, format_of, read_path
 from .base import ImportFailure, InvalidRecord, ThreadRecord
+from .forking import forking_allowed
 from .spool import pack_items, unpack_items
 
 Record = ThreadRecord | InvalidRecord
@@ -83,18 +80,7 @@ def _read_in_process(path: Path, fmt: str) -> Iterator[Record]:
 
 
 def _read_ahead_wanted(paths: list[Path], fmt: str) -> bool:
-    mode = settings.IMPORT_READ_AHEAD
-    if mode == "off" or not paths:
-        return False
-    usable = (
-        "fork" in multiprocessing.get_all_start_methods()
-        # Forking a process that runs other threads can copy a lock another
-        # thread holds (logging, a driver's): the child could hang on it.
-        and threading.active_count() == 1
-    )
-    if mode == "auto":
-        usable = usable and (os.cpu_count() or 1) > 1
-    return usable and any(_streamed(path, fmt) for path in paths)
+    return bool(paths) and forking_allowed() and any(_streamed(path, fmt) for path in paths)
 
 
 def _streamed(path: Path, fmt: str) -> bool:

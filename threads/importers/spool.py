@@ -19,6 +19,7 @@ import pickle
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,11 @@ class Spool:
     large the export is.
     """
 
-    def __init__(self, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(self, memory_limit: int = MEMORY_LIMIT, file: Path | None = None) -> None:
+        """`file`: keep the disk part there, not in a temporary directory (for
+        handing it to another process; the caller removes it)."""
         self._memory_limit = memory_limit
+        self._file = file
         # While in memory: key -> items, in the order keys were first seen,
         # the heads, and the approximate size held. None once spilled.
         self._held: dict[str, list[Any]] | None = {}
@@ -153,8 +157,9 @@ class Spool:
         assert self._held is not None
         held, heads = self._held, self._held_heads
         self._held, self._held_heads = None, {}
-        self._dir = tempfile.TemporaryDirectory(prefix="threadkeeper-spool-")
-        self._db = sqlite3.connect(Path(self._dir.name) / "spool.sqlite3")
+        if self._file is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="threadkeeper-spool-")
+        self._db = sqlite3.connect(self._file or Path(self._dir.name) / "spool.sqlite3")
         self._db.executescript(
             """
             PRAGMA journal_mode = OFF;
@@ -209,6 +214,49 @@ class Spool:
                     "INSERT INTO item (key, payload) VALUES (?, ?)",
                     [(key, pack_items(items)) for key, items in by_key.items()],
                 )
+
+    def save(self) -> None:
+        """Write everything to the disk part (see `file`)."""
+        if self._held is not None:
+            self._spill()
+        self._flush()
+
+    def merge(self, file: Path) -> None:
+        """Add what another spool saved in `file`, after everything here.
+
+        Its items come after this spool's under each key, its new keys after
+        this spool's keys, and its heads replace this spool's: as if its
+        records had been added here, in order.
+        """
+        if self._held is not None:
+            # Still in memory: take the other's records in (they may push
+            # this spool past its limit and onto the disk, as adding would).
+            with closing(sqlite3.connect(file)) as other:
+                for key, head in other.execute("SELECT key, head FROM grp ORDER BY rowid"):
+                    if head is not None:
+                        self.set_head(key, pickle.loads(head))
+                for key, payload in other.execute("SELECT key, payload FROM item ORDER BY rowid"):
+                    for item in unpack_items(payload):
+                        self.add(key, item)
+            return
+        self.save()
+        assert self._db is not None
+        with self._db:
+            self._db.execute("ATTACH DATABASE ? AS other", (str(file),))
+        try:
+            with self._db:
+                # "WHERE true": SQLite's upsert needs it after a SELECT.
+                self._db.execute(
+                    "INSERT INTO grp (key, head) SELECT key, head FROM other.grp WHERE true "
+                    "ORDER BY rowid ON CONFLICT (key) DO UPDATE "
+                    "SET head = coalesce(excluded.head, grp.head)"
+                )
+                self._db.execute(
+                    "INSERT INTO item (key, payload) SELECT key, payload FROM other.item "
+                    "ORDER BY rowid"
+                )
+        finally:
+            self._db.execute("DETACH DATABASE other")
 
     def groups(self) -> Iterator[tuple[str, Any | None, list[Any]]]:
         """(key, head or None, items in the order added), one group at a time."""
