@@ -164,3 +164,24 @@ def test_a_process_running_other_threads_reads_in_process(settings, tmp_path):
         other.join()
     assert report.comments_new == 5 and not report.errors
     assert seen_reader == [False, False]
+
+
+def _forking_allowed_in_a_daemon(send):
+    from threads.importers.forking import forking_allowed
+
+    send.send(forking_allowed())
+    send.close()
+
+
+def test_a_daemonic_process_never_forks_a_reader(settings):
+    from threads.importers.forking import forking_allowed
+
+    settings.IMPORT_READ_AHEAD = "on"
+    assert forking_allowed()
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    daemon = context.Process(target=_forking_allowed_in_a_daemon, args=(send,), daemon=True)
+    daemon.start()
+    send.close()
+    assert receive.recv() is False
+    daemon.join()
