@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from moderation.services import comment_hide
 from tests.factories import ModeratorFactory, UserFactory
@@ -64,6 +65,11 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield browser
         browser.close()
+        # While Playwright's event loop runs in this thread, Django keeps this
+        # thread's connections in a context variable (asgiref's Local), out of
+        # sight of the test database teardown once the loop stops: close them
+        # here, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
 
 
 @pytest.fixture
