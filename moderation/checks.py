@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
@@ -18,7 +19,9 @@ def scorer_check(app_configs=None, **kwargs):
         choice = scorer_choice()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="moderation.E001")]
-    if choice.is_fallback:
+    # Only when the fallback stands in for missing weights: SCORER=fallback is
+    # a choice already made, and a warning on every command would be noise.
+    if choice.is_fallback and settings.SCORER != "fallback":
         messages.append(
             Warning(
                 "Toxicity scores come from the fallback scorer (alt-profanity-check), "

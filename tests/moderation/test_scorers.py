@@ -169,6 +169,9 @@ def test_auto_uses_fallback_without_weights_and_the_check_warns(settings, tmp_pa
         (warning,) = scorer_check()
         assert warning.id == "moderation.W001"
         assert "fallback" in warning.msg
+        # Chosen on purpose, it is no news: no warning on every command.
+        settings.SCORER = "fallback"
+        assert scorer_check() == []
     finally:
         if old is None:
             os.environ.pop("TORCH_HOME")
