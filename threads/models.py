@@ -61,23 +61,13 @@ class Comment(models.Model):
         FLAGGED = "flagged", "Flagged"
         HIDDEN = "hidden", "Hidden"
 
-    # No index of its own on thread or author: the (thread, path) and
-    # (author, created_at) indexes below serve their lookups, and every index
-    # costs each of an import's inserts.
-    thread = models.ForeignKey(
-        Thread, on_delete=models.CASCADE, related_name="comments", db_index=False
-    )
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
     )
     external_id = models.CharField(max_length=255)
     author = models.ForeignKey(
-        Author,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="comments",
-        db_index=False,
+        Author, on_delete=models.SET_NULL, null=True, blank=True, related_name="comments"
     )
     author_name = models.CharField(max_length=255, blank=True)
     # Plain text: what the classifier reads and the dashboard shows (escaped).
@@ -88,8 +78,9 @@ class Comment(models.Model):
     content_hash = models.CharField(max_length=64)
     path = models.CharField(max_length=420)
     depth = models.PositiveIntegerField(default=0)
-    # Indexed by the (state, ...) indexes below, not on its own.
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING, db_index=True
+    )
     # What the source system said about the comment (spam, trash, deleted, ...).
     source_state = models.CharField(max_length=32, blank=True)
     # Bumped on every change a moderator should know about (optimistic locking).
