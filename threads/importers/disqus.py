@@ -1,7 +1,7 @@
 """Disqus XML export (`<disqus>` with `<thread>`, `<post>` and `<category>`).
 
 Posts name their thread and parent by `dsq:id` and may come in any order, so
-the reader spools them to disk by thread (see spool.py) and yields one
+the reader spools them by thread (see spool.py) and yields one
 thread at a time once the file has been read: the whole file is validated
 before anything is stored. Deleted and spam posts are kept, hidden, with
 the source's flags in `source_state`. IP addresses are never read.
@@ -10,7 +10,6 @@ the source's flags in `source_state`. IP addresses are never read.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
-from .forking import forking_allowed
+from .forking import forking_allowed, start_child, stop_child
 from .html_text import html_to_text
 from .source import Segment
 from .spool import Spool
@@ -104,38 +103,29 @@ def _read_in_halves(path: Path) -> Spool | None:
     if halves is None:
         return None
     head, tail = halves
-    context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="threadkeeper-disqus-") as folder:
         tail_file = Path(folder) / "tail.sqlite3"
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(
-            target=_spool_tail, args=(path, tail, tail_file, send), name="threadkeeper-disqus-half"
+        child, receive = start_child(
+            _spool_tail, (path, tail, tail_file), name="threadkeeper-disqus-half"
         )
-        child.start()
-        send.close()
         spool = Spool()
         try:
-            clean = _spool_cleanly(iter_elements(path, depth=1, segments=head), spool, path)
-            if clean:
-                try:
-                    clean = receive.recv() == "clean"
-                except EOFError:  # the child died
-                    clean = False
-            if clean:
-                child.join()
+            answer = None
+            if _spool_cleanly(iter_elements(path, depth=1, segments=head), spool, path):
+                with contextlib.suppress(EOFError):  # EOF: the child died
+                    answer = receive.recv()
+            if answer == "clean":
+                child.join()  # it has saved and said so: it is on its way out
                 spool.merge(tail_file)
                 return spool
+            spool.close()
+            return None
         except BaseException:
             spool.close()
             raise
         finally:
-            receive.close()
-            if child.is_alive():
-                child.kill()
-            child.join()
-            child.close()
-        spool.close()
-        return None
+            # Not waited for when the halves are given up: killed at once.
+            stop_child(child, receive, wait=0)
 
 
 def _spool_cleanly(elements: Iterator[ET.Element], spool: Spool, path: Path) -> bool:

@@ -1,10 +1,14 @@
-"""When an import may fork a helper process to parse (read-ahead, Disqus halves)."""
+"""Helper processes that parse for an import (read-ahead, Disqus halves): when
+one may be forked, and starting and reaping one."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from django.conf import settings
 
@@ -28,3 +32,30 @@ def forking_allowed() -> bool:
     if mode == "auto":
         return safe and (os.cpu_count() or 1) > 1
     return safe
+
+
+def start_child(
+    target: Callable[..., None], args: tuple[object, ...], name: str
+) -> tuple[BaseProcess, Connection]:
+    """Fork a child running `target(*args, send)`; return it and our end of the pipe.
+
+    Only the child keeps the sending end open, so once it is gone our
+    reads see EOF instead of waiting forever.
+    """
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=target, args=(*args, send), name=name, daemon=True)
+    child.start()
+    send.close()
+    return child, receive
+
+
+def stop_child(child: BaseProcess, receive: Connection, wait: float) -> None:
+    """Close our end (the child's next send fails and it exits through its own
+    clean-up), give it `wait` seconds to do so, then kill it, and reap it."""
+    receive.close()
+    child.join(timeout=wait)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    child.close()

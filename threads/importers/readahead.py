@@ -26,7 +26,6 @@ read in-process.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import pickle
 import traceback
 from collections.abc import Iterable, Iterator
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from . import READERS, WHOLE_FILE_READERS, format_of, read_path
 from .base import ImportFailure, InvalidRecord, ThreadRecord
-from .forking import forking_allowed
+from .forking import forking_allowed, start_child, stop_child
 from .spool import pack_items, unpack_items
 
 Record = ThreadRecord | InvalidRecord
@@ -94,13 +93,9 @@ class _Reader:
     """The child process and the parent's end of its pipe."""
 
     def __init__(self, paths: list[Path], fmt: str) -> None:
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_child, args=(paths, fmt, send), name="threadkeeper-import-reader", daemon=True
+        self._process, self._receive = start_child(
+            _child, (paths, fmt), name="threadkeeper-import-reader"
         )
-        self._process.start()
-        send.close()  # the child's end: once the child is gone, reads see EOF
         self.broken = False
         self._file_done = True
 
@@ -159,14 +154,8 @@ class _Reader:
         return kind, record
 
     def close(self) -> None:
-        # Closing our end makes the child's next send fail, and it exits
-        # through its own clean-up (temporary spool files are removed).
-        self._receive.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        self._process.close()
+        # The child sends often: it notices our end closing almost at once.
+        stop_child(self._process, self._receive, wait=5)
 
 
 def _child(paths: list[Path], fmt: str, send: Connection) -> None:

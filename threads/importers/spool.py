@@ -122,7 +122,6 @@ class Spool:
         self._items: list[tuple[str, Any]] = []
         self._heads: list[tuple[str, bytes]] = []
         self._known: set[str] = set()  # keys surely in grp already (bounded)
-        self.items = 0
 
     def set_head(self, key: str, head: Any) -> None:
         """The thread's own data; the last one given wins."""
@@ -138,7 +137,6 @@ class Spool:
     def add(self, key: str, item: Any) -> None:
         """Spool `item` under `key` (kept as is until it is written: a reader
         hands over fresh records and does not change them afterwards)."""
-        self.items += 1
         if self._held is not None:
             self._held.setdefault(key, []).append(item)
             self._hold(_size(item))
