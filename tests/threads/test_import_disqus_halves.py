@@ -94,6 +94,17 @@ def import_both_ways(settings, path, **kwargs):
     return results
 
 
+def failures_both_ways(settings, path) -> list[str]:
+    """The import's error read in halves, then in one pass."""
+    errors = []
+    for mode in ("on", "off"):
+        settings.IMPORT_READ_AHEAD = mode
+        with pytest.raises(ImportFailure) as failure:
+            threads_import_file(path=path)
+        errors.append(str(failure.value))
+    return errors
+
+
 @pytest.mark.parametrize(
     "name", ["isso_tests_disqus.xml", "yesilmavihayat_disqus-export.xml", "generated"]
 )
@@ -136,12 +147,7 @@ def test_a_bad_record_in_either_half_is_reported_as_one_pass_does(
 ):
     path = tmp_path / "export.xml"
     path.write_text(export(bad_post=where), encoding="utf-8")
-    errors = []
-    for mode in ("on", "off"):
-        settings.IMPORT_READ_AHEAD = mode
-        with pytest.raises(ImportFailure) as failure:
-            threads_import_file(path=path)
-        errors.append(str(failure.value))
+    errors = failures_both_ways(settings, path)
     assert errors[0] == errors[1] and "a <post> without dsq:id" in errors[0]
     assert not Thread.objects.exists()
     (halves, halves_rows), (one_pass, one_pass_rows) = import_both_ways(
@@ -157,12 +163,7 @@ def test_malformed_xml_in_either_half_names_the_same_line_and_column(
 ):
     path = tmp_path / "export.xml"
     path.write_text(export(broken_at=where), encoding="utf-8")
-    errors = []
-    for mode in ("on", "off"):
-        settings.IMPORT_READ_AHEAD = mode
-        with pytest.raises(ImportFailure) as failure:
-            threads_import_file(path=path)
-        errors.append(str(failure.value))
+    errors = failures_both_ways(settings, path)
     assert errors[0] == errors[1]
     assert f"{path}: line {where + 15} column " in errors[0] and "malformed XML" in errors[0]
     assert not Thread.objects.exists()
