@@ -407,7 +407,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
-    from moderation.queue import queue_counts
+    from moderation.dashboard.queue import queue_counts
     from threads.models import Comment, Thread
 
     user_model = get_user_model()

@@ -14,7 +14,7 @@ sample so they tokenize like real comments), then measures comments/second:
 (c) end to end: a real Celery worker on Redis (prefork; per `--e2e`
     configuration C children x T torch threads, N ids per task message; C x T
     = the cores (b) uses, for a fair comparison), scoring the same comments
-    stored in a scratch SQLite database through `comments_score` (read,
+    stored in a scratch SQLite database through `comments_score_in_process` (read,
     score, upsert, policy), every configuration with force=True.
 
 Prints a Markdown table (paste it into docs/benchmarks.md) and the largest
@@ -113,7 +113,7 @@ def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
 
     from config.celery import app
     from moderation.models import ToxicityScore
-    from moderation.scoring.pipeline import scoring_publish
+    from moderation.scoring.pipeline import scoring_publish_batches
     from threads.models import Comment
     from threads.services import threads_import_file
 
@@ -155,14 +155,14 @@ def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
                         .values_list("pk", flat=True))
         since = timezone.now()
         for i in range(workers):  # one warm-up task per child loads its model
-            scoring_publish(warm_ids[i::workers], force=True)
+            scoring_publish_batches(warm_ids[i::workers], force=True, batch_size=len(warm_ids))
         wait(warm_ids, since)
         time.sleep(1.0)
         ids = list(Comment.objects.exclude(thread__external_id="warm").order_by("?")
                    .values_list("pk", flat=True))
         since, start = timezone.now(), time.perf_counter()
         for i in range(0, len(ids), task_batch):
-            scoring_publish(ids[i : i + task_batch], force=True)
+            scoring_publish_batches(ids[i : i + task_batch], force=True, batch_size=task_batch)
         wait(ids, since)
         return time.perf_counter() - start
     finally:
@@ -194,7 +194,7 @@ def main() -> None:
     import torch
 
     from moderation.scoring.detoxify import bf16_supported
-    from moderation.scoring.testing import BERT_BASE, build_detoxify_checkpoint
+    from tests.helpers import BERT_BASE, build_detoxify_checkpoint
 
     cores = os.cpu_count() or 1
     torch.set_num_threads(cores)

@@ -8,4 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("threadkeeper")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Tasks live in feature packages, not in an app-level tasks.py.
+app.autodiscover_tasks(["moderation.scoring"])

@@ -90,6 +90,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The dashboard's template tags live in its feature package.
+            "libraries": {"dashboard": "moderation.dashboard.templatetags"},
         },
     },
 ]
@@ -174,7 +176,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 SCORING_SWEEP_SECONDS = int(os.environ.get("SCORING_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "scoring-sweep": {
-        "task": "moderation.tasks.sweep_unscored",
+        "task": "moderation.scoring.tasks.sweep_unscored_task",
         "schedule": float(SCORING_SWEEP_SECONDS),
     },
 }
@@ -197,8 +199,6 @@ SCORING_TORCH_THREADS = int(os.environ.get("SCORING_TORCH_THREADS", "1"))
 SCORING_TASK_BATCH = int(os.environ.get("SCORING_TASK_BATCH", "64"))
 # Enqueue scoring when an import or edit commits (off in most tests).
 SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
-# JSON objects label -> threshold; unset labels keep the defaults in
-# moderation/policy.py. Auto-hide is off unless a label is given here.
 # Imports parse the next threads in a forked child process while storing the
 # last (threads/importers/readahead.py): auto = where there are 2+ cores.
 IMPORT_READ_AHEAD = os.environ.get("IMPORT_READ_AHEAD", "auto")
@@ -206,6 +206,8 @@ if IMPORT_READ_AHEAD not in ("auto", "on", "off"):
     raise ImproperlyConfigured(
         f"IMPORT_READ_AHEAD must be auto, on or off, not {IMPORT_READ_AHEAD!r}"
     )
+# JSON objects label -> threshold; unset labels keep the defaults in
+# moderation/scoring/labels.py. Auto-hide is off unless a label is given here.
 MODERATION_REVIEW_THRESHOLDS = env_json("MODERATION_REVIEW_THRESHOLDS", {})
 MODERATION_AUTOHIDE_THRESHOLDS = env_json("MODERATION_AUTOHIDE_THRESHOLDS", {})
 

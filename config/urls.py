@@ -3,7 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("moderation/api/", include("moderation.api_urls")),
+    path("moderation/api/", include("moderation.api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("moderation.dashboard_urls")),
+    path("", include("moderation.dashboard.urls")),
 ]

@@ -1,7 +1,7 @@
 """Django admin as a working surface for moderators and site admins.
 
-Every state change here goes through moderation.services (the same code path
-as the dashboard, the API and the scoring policy). Decisions and scores are
+Every state change here goes through moderation.decisions.services (the same
+code path as the dashboard, the API and the scoring policy). Decisions and scores are
 read-only; list pages run a fixed number of queries whatever the page size.
 """
 
@@ -15,17 +15,18 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, StreamingHttpResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from threads.models import Comment, Thread
 
-from . import services
-from .accounts import MODERATE_PERMISSION
+from .decisions.accounts import MODERATE_PERMISSION
+from .decisions.services import comments_bulk_action_apply
 from .models import Action, Decision, ReasonCode, ToxicityScore
 from .scoring.base import describe_model_key
+from .scoring.labels import label_table
 from .scoring.pipeline import comments_enqueue_scoring
 
 # How many per-comment refusals to list before summarising the rest.
@@ -53,15 +54,6 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-def _thread_moderation_url(thread_id: int) -> str | None:
-    # The dashboard names its thread page moderation:thread; until it is
-    # installed the admin simply shows no link.
-    try:
-        return reverse("moderation:thread", kwargs={"thread_id": thread_id})
-    except NoReverseMatch:
-        return None
 
 
 # --- Threads -----------------------------------------------------------------
@@ -113,9 +105,7 @@ class ThreadAdmin(admin.ModelAdmin):
     @admin.display(description="Moderate")
     def moderation_link(self, obj: Thread) -> str:
         comments = reverse("admin:threads_comment_changelist") + f"?thread__id__exact={obj.pk}"
-        url = _thread_moderation_url(obj.pk)
-        if url is None:
-            return format_html('<a href="{}">comments</a>', comments)
+        url = reverse("moderation:thread", kwargs={"thread_id": obj.pk})
         return format_html('<a href="{}">queue view</a> · <a href="{}">comments</a>',
                            url, comments)
 
@@ -124,22 +114,33 @@ class ThreadAdmin(admin.ModelAdmin):
 
 
 class ScoreBandFilter(admin.SimpleListFilter):
+    """Score bands relative to each comment's top label's thresholds (the label table)."""
+
     title = "toxicity score"
     parameter_name = "score"
     BANDS = {
-        "high": ("0.8 and above", Q(toxicity__gte=0.8)),
-        "medium": ("0.5 to 0.8", Q(toxicity__gte=0.5, toxicity__lt=0.8)),
-        "low": ("0.2 to 0.5", Q(toxicity__gte=0.2, toxicity__lt=0.5)),
-        "clean": ("below 0.2", Q(toxicity__lt=0.2)),
-        "unscored": ("not scored", Q(toxicity__isnull=True)),
+        "autohide": "at or over the auto-hide threshold",
+        "review": "at or over the review threshold",
+        "under": "under the review threshold",
+        "unscored": "not scored",
     }
 
     def lookups(self, request, model_admin):
-        return [(key, label) for key, (label, _) in self.BANDS.items()]
+        return list(self.BANDS.items())
 
     def queryset(self, request, queryset):
-        band = self.BANDS.get(self.value() or "")
-        return queryset.filter(band[1]) if band else queryset
+        band = self.value()
+        if band == "unscored":
+            return queryset.filter(toxicity__isnull=True)
+        if band not in self.BANDS:
+            return queryset
+        over = Q(pk__in=[])
+        for label in label_table().values():
+            threshold = (label.autohide_threshold if band == "autohide"
+                         else label.review_threshold)
+            if threshold is not None:
+                over |= Q(toxicity_label=label.name, toxicity__gte=threshold)
+        return queryset.filter(~over & Q(toxicity__isnull=False) if band == "under" else over)
 
 
 class LabelFilter(admin.SimpleListFilter):
@@ -243,7 +244,7 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
             raw = request.POST.get(SEEN_VERSION_FIELD.format(pk), "")
             if raw.isdigit():
                 expected[pk] = int(raw)
-        result = services.comments_act(
+        result = comments_bulk_action_apply(
             comment_ids=ids, action=action, actor=request.user,
             reason=request.POST.get("reason", ""), note=request.POST.get("note", ""),
             expected_versions=expected,

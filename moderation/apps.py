@@ -3,9 +3,9 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_moderators_group(sender, using="default", **kwargs) -> None:
-    # See moderation/accounts.py: a flush empties auth_group but re-runs only
+    # See moderation/decisions/accounts.py: a flush empties auth_group but re-runs only
     # post_migrate, so the group from migration 0002 is re-created here.
-    from .accounts import moderators_group_ensure
+    from .decisions.accounts import moderators_group_ensure
 
     moderators_group_ensure()
 
@@ -19,4 +19,5 @@ class ModerationConfig(AppConfig):
         post_migrate.connect(
             _ensure_moderators_group, sender=self, dispatch_uid="moderation_moderators_group"
         )
-        from . import checks, receivers  # noqa: F401  (registers checks and receivers)
+        # Registers the system checks, the signal receivers and the Celery tasks.
+        from .scoring import checks, receivers, tasks  # noqa: F401

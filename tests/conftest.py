@@ -1,19 +1,24 @@
+"""Every fixture of the suite, in one place (helpers are in tests/helpers.py)."""
+
+from __future__ import annotations
+
+import json
+
 import pytest
 
-
-@pytest.fixture
-def import_json(tmp_path):
-    """Write a native JSON document to a file and import it; returns the report."""
-    import json
-
-    from threads.services import threads_import_file
-
-    def run(document, name="import.json", **kwargs):
-        path = tmp_path / name
-        path.write_text(json.dumps(document), encoding="utf-8")
-        return threads_import_file(path=path, **kwargs)
-
-    return run
+from moderation.scoring.registry import reset_active_scorer
+from tests.helpers import (
+    CommentFactory,
+    MarkerScorer,
+    ModeratorFactory,
+    StaffFactory,
+    build_detoxify_checkpoint,
+    import_threads,
+    score_comment,
+    thread_document,
+)
+from threads.models import Comment, Thread
+from threads.services import threads_import_file
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +34,104 @@ def _no_scoring_enqueue(settings):
     Tests of the enqueueing itself set SCORING_AUTO_ENQUEUE back on.
     """
     settings.SCORING_AUTO_ENQUEUE = False
+
+
+# --- imports ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def import_json(tmp_path):
+    """Write a native JSON document to a file and import it; returns the report."""
+
+    def run(document, name="import.json", **kwargs):
+        path = tmp_path / name
+        path.write_text(json.dumps(document), encoding="utf-8")
+        return threads_import_file(path=path, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def make_thread(import_json):
+    """Import one thread of comments with these bodies; returns their Comment rows."""
+    counter = {"n": 0}
+
+    def make(bodies, external_id=None):
+        counter["n"] += 1
+        external_id = external_id or f"t{counter['n']}"
+        document = {"threads": [{
+            "external_id": external_id, "title": f"Thread {external_id}",
+            "comments": [{"external_id": f"c{i}", "body": body} for i, body in enumerate(bodies)],
+        }]}
+        import_json(document, name=f"{external_id}.json")
+        return list(Comment.objects.filter(thread__external_id=external_id).order_by("pk"))
+
+    return make
+
+
+@pytest.fixture
+def scored_thread(db, tmp_path):
+    """One thread of 8 comments with scores 0.95, 0.85, ... (6 over the threshold)."""
+    import_threads(tmp_path, [thread_document("t1", [f"comment number {i}" for i in range(8)])])
+    thread = Thread.objects.get(external_id="t1")
+    comments = list(Comment.objects.filter(thread=thread).order_by("path"))
+    for i, comment in enumerate(comments):
+        score_comment(comment, round(0.95 - 0.1 * i, 2), label="insult" if i % 2 else "toxicity")
+    return thread
+
+
+@pytest.fixture
+def comment(db):
+    return CommentFactory()
+
+
+# --- people -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def moderator(db):
+    return ModeratorFactory(username="mod")
+
+
+@pytest.fixture
+def moderator_client(client, moderator):
+    client.force_login(moderator)
+    return client
+
+
+@pytest.fixture
+def staff(db):
+    """Signed-in staff who can view comments in admin but may not moderate."""
+    from django.contrib.auth.models import Permission
+
+    user = StaffFactory()
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_comment", "view_thread", "view_decision"])
+    )
+    return user
+
+
+# --- scorers ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """(checkpoint, hf_config_dir) of a 2-layer BERT in detoxify's format."""
+    return build_detoxify_checkpoint(tmp_path_factory.mktemp("tiny-detoxify"))
+
+
+@pytest.fixture
+def use_tiny_detoxify(settings, tiny_model):
+    checkpoint, hf_dir = tiny_model
+    settings.SCORER = "detoxify"
+    settings.DETOXIFY_CHECKPOINT = str(checkpoint)
+    settings.DETOXIFY_HF_CONFIG = str(hf_dir)
+    settings.SCORING_PRECISION = "fp32"
+    reset_active_scorer()
+    yield tiny_model
+    reset_active_scorer()
+
+
+@pytest.fixture
+def marker_scorer():
+    return MarkerScorer()

@@ -16,7 +16,6 @@ class Scorer(Protocol):
 
     key: str
     labels: tuple[str, ...]
-    is_fallback: bool
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
 
@@ -24,8 +23,9 @@ class Scorer(Protocol):
 FALLBACK_PREFIX = "fallback:"
 
 
-def model_key_is_fallback(model_key: str) -> bool:
-    return model_key.startswith(FALLBACK_PREFIX)
+def model_key_is_fallback(model_key: str | None) -> bool:
+    """The one test of "these scores come from the fallback, not a real model"."""
+    return bool(model_key) and model_key.startswith(FALLBACK_PREFIX)
 
 
 def describe_model_key(model_key: str) -> str:

@@ -162,7 +162,6 @@ def bf16_mixed(model):  # noqa: ANN001, ANN201 (a transformers model)
 class DetoxifyScorer:
     """A loaded detoxify model. Build it in the process that will use it."""
 
-    is_fallback = False
 
     def __init__(self, options: DetoxifyOptions) -> None:
         import torch

@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib.metadata import version
 
+from .base import FALLBACK_PREFIX
+
 LABEL = "toxicity"
 
 
 def fallback_key() -> str:
-    return f"fallback:alt-profanity-check:{version('alt-profanity-check')}"
+    return f"{FALLBACK_PREFIX}alt-profanity-check:{version('alt-profanity-check')}"
 
 
 class FallbackScorer:
-    is_fallback = True
     labels: tuple[str, ...] = (LABEL,)
 
     def __init__(self) -> None:

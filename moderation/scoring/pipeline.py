@@ -1,6 +1,6 @@
 """Scoring writes: the one code path for the Celery task, `rescore --sync` and the demo.
 
-`comments_score` reads the comments, skips those whose (content hash, model
+`comments_score_in_process` reads the comments, skips those whose (content hash, model
 key) is already stored, runs the model with no transaction open, then writes
 each batch in one short transaction that locks the comment rows, keeps only
 comments whose text is still the text scored, upserts their ToxicityScore
@@ -10,6 +10,8 @@ harmless.
 
 `comments_enqueue_scoring` sends task messages on commit, in batches; a broker
 outage logs a warning and never fails the caller (the sweep catches up).
+`scoring_publish_batches` is the one way task messages are sent (on commit,
+by the sweep, by `rescore`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from moderation.models import Action, ToxicityScore
-from moderation.policy import comment_policy_apply
 from threads.models import Comment
 
 from .base import Scorer
+from .policy import comment_policy_apply
 from .registry import active_scorer
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ class ScoreReport:
                 "entered_queue": self.entered_queue, "left_queue": self.left_queue}
 
 
-def comments_score(
+def comments_score_in_process(
     *,
     comment_ids: Iterable[int],
     force: bool = False,
@@ -190,33 +192,35 @@ def _flush_pending() -> None:
     pending = _pending()
     batches = [(force, list(ids)) for force, ids in pending.items()]
     pending.clear()
-    size = settings.SCORING_TASK_BATCH
-    left = sum(len(ids) for _, ids in batches)
     for force, ids in batches:
-        for start in range(0, len(ids), size):
-            # The broker is down: stop here rather than wait on it once per batch.
-            if not scoring_publish(ids[start : start + size], force):
-                logger.warning("%d comment(s) left for the periodic sweep", left)
-                return
-            left -= len(ids[start : start + size])
+        if scoring_publish_batches(ids, force=force) < len(ids):
+            return  # the broker is down: the rest waits for the sweep too
 
 
 # Fail fast when the broker is down: the sweep is the retry.
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
-def scoring_publish(ids: list[int], force: bool = False) -> bool:
-    """Send one task message now; False (and a warning) if the broker is down."""
-    from moderation.tasks import score_comments
+def scoring_publish_batches(ids: Sequence[int], *, force: bool = False,
+                            batch_size: int | None = None) -> int:
+    """Send scoring task messages for `ids`, `batch_size` (SCORING_TASK_BATCH) per message.
 
-    try:
-        score_comments.apply_async(args=(ids,), kwargs={"force": force}, retry=True,
-                                   retry_policy=PUBLISH_RETRY)
-    except Exception as exc:  # kombu raises several types for "broker down"
-        logger.warning(
-            "could not enqueue scoring of %d comment(s) (broker %s unreachable: %s); "
-            "the periodic sweep will score them", len(ids),
-            score_comments.app.conf.broker_url, exc,
-        )
-        return False
-    return True
+    Stops at the first batch the broker does not take, with one warning, and
+    returns how many ids were sent: the periodic sweep enqueues the rest.
+    """
+    from .tasks import score_comments_task
+
+    size = batch_size or settings.SCORING_TASK_BATCH
+    for start in range(0, len(ids), size):
+        batch = list(ids[start : start + size])
+        try:
+            score_comments_task.apply_async(args=(batch,), kwargs={"force": force}, retry=True,
+                                            retry_policy=PUBLISH_RETRY)
+        except Exception as exc:  # kombu raises several types for "broker down"
+            logger.warning(
+                "could not enqueue scoring of %d comment(s) (broker %s unreachable: %s); "
+                "the periodic sweep will score them", len(ids) - start,
+                score_comments_task.app.conf.broker_url, exc,
+            )
+            return start
+    return len(ids)

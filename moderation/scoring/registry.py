@@ -19,7 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import Scorer
+from .base import Scorer, model_key_is_fallback
 from .detoxify import DetoxifyOptions, model_key_for, official_cache_path
 from .fallback import fallback_key
 
@@ -35,7 +35,7 @@ class ScorerChoice:
 
     @property
     def is_fallback(self) -> bool:
-        return self.backend == "fallback"
+        return model_key_is_fallback(self.key)
 
 
 def _settings_options() -> DetoxifyOptions:

@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from moderation.services import comment_hide
-from tests.factories import ModeratorFactory, UserFactory
-from threads.models import Comment, Thread
-
-from .conftest import (
+from moderation.decisions.services import comment_action_apply
+from tests.helpers import (
     PASSWORD,
     XSS_BODY,
+    ModeratorFactory,
+    UserFactory,
     import_threads,
     score_comment,
     thread_document,
 )
+from threads.models import Comment, Thread
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -204,7 +204,8 @@ def test_stale_action_shows_the_conflict(browser, live_server, seeded):
     page = moderator_page(browser, live_server, dialogs=[])
     target = queue_order(page)[0]
     # Another moderator hides it after this page was loaded.
-    comment_hide(comment=Comment.objects.get(pk=target), actor=ModeratorFactory(username="alice"),
+    comment_action_apply(action="hide", comment=Comment.objects.get(pk=target),
+                         actor=ModeratorFactory(username="alice"),
                  reason="spam")
     page.keyboard.press("a")
     notice = page.wait_for_selector(f"#c-{target} .notice-conflict")
@@ -222,7 +223,7 @@ def test_thread_view_and_phone_width(browser, live_server, seeded):
     page = moderator_page(browser, live_server, dialogs)
     thread = Thread.objects.get(external_id="court")
     xss = Comment.objects.get(body=XSS_BODY)
-    comment_hide(comment=xss, actor=None)
+    comment_action_apply(action="hide", comment=xss, actor=None)
     page.goto(f"{live_server.url}/threads/{thread.pk}/")
     nodes = page.locator("#tree article[data-card]")
     assert nodes.count() == len(BODIES)

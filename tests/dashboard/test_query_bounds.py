@@ -7,9 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.helpers import import_threads, score_comment, thread_document
 from threads.models import Comment, Thread
-
-from .conftest import import_threads, score_comment, thread_document
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from moderation.queue import QueueError, QueueFilters, queue_page
-from tests.factories import CommentFactory, ThreadFactory
+from moderation.dashboard.queue import Cursor, QueueError, QueueFilters, queue_page, sort_spec
+from tests.helpers import CommentFactory, ThreadFactory
 from threads.models import Comment
 
 # Both sides of 0.5, the threshold itself, equal distances on both sides
@@ -47,7 +47,7 @@ def walk_pages(*, tab: str, sort: str, size: int, filters: QueueFilters | None =
         pages.append([c.pk for c in page.comments])
         if page.next_cursor is None:
             return pages
-        after = page.next_cursor
+        after = Cursor.decode(page.next_cursor, sort_spec(sort))
     raise AssertionError("paging did not end")
 
 
@@ -121,4 +121,4 @@ def test_uncertain_respects_tab_and_filters(scored):
 def test_damaged_uncertain_cursor_is_a_clear_error(scored, payload):
     token = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
     with pytest.raises(QueueError, match="cursor"):
-        queue_page(tab="all", sort="uncertain", after=token)
+        Cursor.decode(token, sort_spec("uncertain"))

@@ -7,12 +7,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from moderation.decisions.services import comment_action_apply
 from moderation.models import Action, Decision
-from moderation.services import comment_hide
-from tests.factories import ModeratorFactory, UserFactory
+from tests.helpers import XSS_BODY, ModeratorFactory, UserFactory, import_threads, thread_document
 from threads.models import Comment
-
-from .conftest import XSS_BODY, import_threads, thread_document
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +74,7 @@ def test_review_tab_sorted_by_score_with_counts(moderator_client, scored_thread)
 def test_keyset_pages_walk_every_row_once_in_order(moderator_client, tmp_path, sort):
     bodies = [f"body {i}" for i in range(23)]
     import_threads(tmp_path, [thread_document("k", bodies)])
-    from .conftest import score_comment
+    from tests.helpers import score_comment
 
     comments = list(Comment.objects.order_by("path"))
     for i, comment in enumerate(comments):
@@ -135,11 +133,14 @@ def test_filters(moderator_client, scored_thread, tmp_path):
 
 
 @pytest.mark.parametrize("params,message", [
-    ({"sort": "random"}, "unknown sort"),
-    ({"min": "lots"}, "min must be a number"),
-    ({"max": "7"}, "max must be between 0 and 1"),
-    ({"thread": "abc"}, "thread must be a whole number"),
-    ({"after": "!!!not-a-cursor"}, "cursor"),
+    ({"sort": "random"}, "sort: Select a valid choice"),
+    ({"min": "lots"}, "min: Enter a number"),
+    ({"max": "7"}, "max: Ensure this value is less than or equal to 1"),
+    ({"thread": "abc"}, "thread: must be a whole number"),
+    ({"thread": "²"}, "thread: must be a whole number"),
+    ({"label": "bogus"}, "label: Select a valid choice"),
+    ({"size": "0"}, "size: Ensure this value is greater than or equal to 1"),
+    ({"after": "!!!not-a-cursor"}, "after: the page cursor"),
 ])
 def test_bad_parameters_are_a_clear_400(moderator_client, scored_thread, params, message):
     response = moderator_client.get(reverse("moderation:queue", kwargs={"tab": "all"}), params)
@@ -182,7 +183,7 @@ def test_stale_action_says_who_did_what_and_refreshes(moderator_client, scored_t
     comment = Comment.objects.order_by("-toxicity").first()
     seen_version = comment.version
     other = ModeratorFactory(username="alice")
-    comment_hide(comment=comment, actor=other, reason="spam")
+    comment_action_apply(action="hide", comment=comment, actor=other, reason="spam")
     response = moderator_client.post(reverse("moderation:act"), {
         "comment": comment.pk, "version": seen_version, "action": "approve", "tab": "review"})
     html = response.content.decode()
@@ -218,7 +219,7 @@ def test_bulk_approve_and_undo(moderator_client, moderator, scored_thread):
 
 def test_bulk_reports_each_refusal(moderator_client, scored_thread):
     first, second = Comment.objects.order_by("-toxicity")[:2]
-    comment_hide(comment=second, actor=ModeratorFactory(username="bob"))
+    comment_action_apply(action="hide", comment=second, actor=ModeratorFactory(username="bob"))
     html = moderator_client.post(reverse("moderation:act"), {
         "action": "restore", "comment": [first.pk, second.pk]}).content.decode()
     assert "Restored 1 comment; 1 refused" in html
@@ -242,7 +243,7 @@ def test_hide_branch_from_thread_view(moderator_client, tmp_path):
 
 def test_hostile_body_is_escaped_everywhere(moderator_client, tmp_path):
     import_threads(tmp_path, [thread_document("x", ["parent " + XSS_BODY, XSS_BODY])])
-    from .conftest import score_comment
+    from tests.helpers import score_comment
 
     for comment in Comment.objects.all():
         score_comment(comment, 0.9)
@@ -272,7 +273,7 @@ def test_context_shows_ancestors_and_replies(moderator_client, tmp_path):
 
 def test_author_view_counts_by_state(moderator_client, scored_thread):
     comment = Comment.objects.filter(author__isnull=False).first()
-    comment_hide(comment=comment, actor=None)
+    comment_action_apply(action="hide", comment=comment, actor=None)
     html = moderator_client.get(
         reverse("moderation:author", kwargs={"author_id": comment.author_id})).content.decode()
     assert "hidden 1" in html
@@ -283,7 +284,8 @@ def test_author_view_counts_by_state(moderator_client, scored_thread):
 def test_history_and_my_decisions(moderator_client, moderator, scored_thread):
     comment = Comment.objects.first()
     other = ModeratorFactory(username="carol")
-    comment_hide(comment=comment, actor=other, reason="spam", note="first-note")
+    comment_action_apply(action="hide", comment=comment, actor=other, reason="spam",
+                         note="first-note")
     moderator_client.post(reverse("moderation:act"), {
         "comment": comment.pk, "action": "restore", "note": "fine on reflection"})
     html = moderator_client.get(
@@ -297,7 +299,7 @@ def test_history_and_my_decisions(moderator_client, moderator, scored_thread):
 def test_new_items_badge_counts_what_others_queued(moderator_client, moderator, scored_thread):
     from django.utils import timezone
 
-    from moderation.services import MlContext, comment_review_mark
+    from moderation.decisions.services import MlContext, comment_review_mark
 
     since = timezone.now()
     url = reverse("moderation:queue_new", kwargs={"tab": "review"})

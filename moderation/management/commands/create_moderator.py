@@ -8,7 +8,7 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation.accounts import moderator_create
+from moderation.decisions.accounts import moderator_create
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation.accounts import moderator_create
+from moderation.decisions.accounts import moderator_create
 
 DEMO_USERNAME = "moderator"
 DEMO_PASSWORD = "threadkeeper-demo"

@@ -15,8 +15,8 @@ from moderation.scoring.base import describe_model_key
 from moderation.scoring.pipeline import (
     ScoreReport,
     comments_needing_scoring,
-    comments_score,
-    scoring_publish,
+    comments_score_in_process,
+    scoring_publish_batches,
 )
 from moderation.scoring.registry import active_scorer, scorer_choice
 from threads.models import Comment, Thread
@@ -116,23 +116,18 @@ class Command(BaseCommand):
         scorer = active_scorer()
         with tqdm(total=len(ids), unit="comment", file=sys.stderr,
                   disable=options["json"] or not ids) as bar:
-            return comments_score(comment_ids=ids, force=options["force"], scorer=scorer,
+            return comments_score_in_process(comment_ids=ids, force=options["force"], scorer=scorer,
                                   batch_size=options["batch_size"], on_progress=bar.update)
 
     def _enqueue(self, ids: list[int], options: dict) -> int:
-        from django.conf import settings
-
-        size = options["batch_size"] or settings.SCORING_TASK_BATCH
-        sent = 0
-        for start in range(0, len(ids), size):
-            batch = ids[start : start + size]
-            if not scoring_publish(batch, options["force"]):
-                raise CommandError(
-                    f"the broker is unreachable after enqueueing {sent} of {len(ids)} "
-                    "comment(s); score in this process with --sync, or start Redis and "
-                    "run again (already-scored comments are skipped)"
-                )
-            sent += len(batch)
+        sent = scoring_publish_batches(ids, force=options["force"],
+                                       batch_size=options["batch_size"])
+        if sent < len(ids):
+            raise CommandError(
+                f"the broker is unreachable after enqueueing {sent} of {len(ids)} "
+                "comment(s); score in this process with --sync, or start Redis and "
+                "run again (already-scored comments are skipped)"
+            )
         return sent
 
     def _summary(self, report: ScoreReport, options: dict, reason: str) -> None:

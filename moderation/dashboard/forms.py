@@ -1,0 +1,109 @@
+"""Query parameters of the dashboard's pages, validated by Forms.
+
+A bad value is a 400 that names the parameter (views answer with
+`form_errors_text`); the queue functions receive typed values and never parse
+a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from moderation.scoring.labels import label_table
+
+from . import queue
+
+# A thread page's keyset: a comment path (fixed-width decimal segments).
+PATH_PATTERN = r"^[0-9]{1,500}$"
+
+
+class WholeNumberField(forms.IntegerField):
+    """An id or count: ASCII digits only (int() would take "²" and "٣")."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not (text.isascii() and text.isdecimal()):
+            raise ValidationError(f"must be a whole number, not {text[:20]!r}")
+        return int(text)
+
+
+class QueueFilterForm(forms.Form):
+    """`sort`, the filters, `after` (the page cursor) and `size` of a queue page."""
+
+    sort = forms.ChoiceField(choices=list(queue.SORTS.items()), required=False)
+    thread = WholeNumberField(required=False, min_value=1)
+    label = forms.ChoiceField(choices=(), required=False)
+    min = forms.FloatField(required=False, min_value=0.0, max_value=1.0)
+    max = forms.FloatField(required=False, min_value=0.0, max_value=1.0)
+    author = WholeNumberField(required=False, min_value=1)
+    source = forms.CharField(required=False, max_length=32)
+    after = forms.CharField(required=False, max_length=2000)
+    size = WholeNumberField(required=False, min_value=1, max_value=queue.MAX_PAGE_SIZE)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["label"].choices = [
+            ("", "any label"),
+            *((name, label.display_name) for name, label in label_table().items()),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["sort"] = data.get("sort") or "score"
+        token = data.get("after")
+        data["cursor"] = None
+        if token and "sort" not in self.errors:
+            try:
+                data["cursor"] = queue.Cursor.decode(token, queue.sort_spec(data["sort"]))
+            except queue.QueueError as exc:
+                self.add_error("after", str(exc))
+        return data
+
+    def filters(self) -> queue.QueueFilters:
+        data = self.cleaned_data
+        return queue.QueueFilters(
+            thread_id=data.get("thread"),
+            label=data.get("label") or "",
+            score_min=data.get("min"),
+            score_max=data.get("max"),
+            author_id=data.get("author"),
+            source=(data.get("source") or "").strip(),
+        )
+
+    def page_size(self) -> int:
+        return self.cleaned_data.get("size") or queue.DEFAULT_PAGE_SIZE
+
+
+class AuthorPageForm(forms.Form):
+    after = forms.CharField(required=False, max_length=2000)
+    size = WholeNumberField(required=False, min_value=1, max_value=queue.MAX_PAGE_SIZE)
+
+    def clean_after(self) -> queue.Cursor | None:
+        token = self.cleaned_data.get("after")
+        if not token:
+            return None
+        try:
+            return queue.Cursor.decode(token, queue.sort_spec("newest"))
+        except queue.QueueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class ThreadPageForm(forms.Form):
+    """`at`: open at this comment's top-level branch; `after`: the next chunk's keyset."""
+
+    at = WholeNumberField(required=False, min_value=1)
+    after = forms.RegexField(regex=PATH_PATTERN, required=False,
+                             error_messages={"invalid": "must be a comment path (digits)"})
+
+
+class NewItemsForm(forms.Form):
+    since = forms.DateTimeField()
+
+
+class DecisionsPageForm(forms.Form):
+    before = WholeNumberField(required=False, min_value=1)

@@ -1,0 +1,472 @@
+"""Reads for the moderator dashboard: queue tabs, sorts, filters, keyset pages, counts.
+
+Every function here runs a fixed number of queries, whatever the page size or
+the thread size: the dashboard's latency must not grow with the data.
+
+Keyset pagination: a page ends with a cursor (the last row's sort value and
+id) and the next page starts strictly after it, so a page deep in a queue of a
+million rows costs what the first page costs, and acting on cards while paging
+never skips or repeats one (OFFSET would). Rows whose sort value is NULL (an
+unscored comment, a comment without a date) come after all the others, in id
+order: the cursor records which of the two phases it is in. "Most uncertain"
+walks the score index both ways from the threshold and merges the two walks;
+its cursor holds where each walk stopped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Substr
+from django.utils.dateparse import parse_datetime
+
+from moderation.decisions.selectors import comment_ids_decided_since
+from moderation.models import Action, ToxicityScore
+from moderation.scoring.labels import pivot_threshold
+from threads.models import Comment, Thread
+
+State = Comment.State
+
+TABS: dict[str, str] = {
+    "review": "Needs review",
+    "flagged": "Flagged",
+    "hidden": "Hidden",
+    "approved": "Approved",
+    "all": "All",
+}
+SORTS: dict[str, str] = {
+    "score": "Highest score",
+    "newest": "Newest",
+    "oldest": "Oldest",
+    "uncertain": "Most uncertain",
+}
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+# Tab counts stop at this many: counting a million approved comments exactly
+# costs a scan on every page view and tells a moderator nothing "10,000+" does not.
+COUNT_CAP = 10_000
+EXCERPT_CHARS = 160
+
+
+class QueueError(ValueError):
+    """A bad tab, sort or cursor; the message says which."""
+
+
+def tab_queryset(tab: str) -> QuerySet[Comment]:
+    if tab == "review":
+        return Comment.objects.filter(state=State.PENDING, needs_review=True)
+    if tab == "flagged":
+        return Comment.objects.filter(state=State.FLAGGED)
+    if tab == "hidden":
+        return Comment.objects.filter(state=State.HIDDEN)
+    if tab == "approved":
+        return Comment.objects.filter(state=State.APPROVED)
+    if tab == "all":
+        return Comment.objects.all()
+    raise QueueError(f"unknown tab {tab!r}; use one of: {', '.join(TABS)}")
+
+
+def comment_in_tab(comment: Comment, tab: str) -> bool:
+    if tab == "review":
+        return comment.state == State.PENDING and comment.needs_review
+    if tab == "all":
+        return True
+    return comment.state == tab
+
+
+def queue_counts() -> dict[str, int]:
+    """Comments per tab, each capped at COUNT_CAP + 1 (shown as "10,000+").
+
+    One bounded query per tab: each reads at most COUNT_CAP + 1 index entries.
+    """
+    return {tab: tab_queryset(tab)[: COUNT_CAP + 1].count() for tab in TABS}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    thread_id: int | None = None
+    label: str = ""
+    score_min: float | None = None
+    score_max: float | None = None
+    author_id: int | None = None
+    source: str = ""
+
+    def apply(self, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
+        if self.thread_id is not None:
+            queryset = queryset.filter(thread_id=self.thread_id)
+        if self.label:
+            queryset = queryset.filter(toxicity_label=self.label)
+        if self.score_min is not None:
+            queryset = queryset.filter(toxicity__gte=self.score_min)
+        if self.score_max is not None:
+            queryset = queryset.filter(toxicity__lte=self.score_max)
+        if self.author_id is not None:
+            queryset = queryset.filter(author_id=self.author_id)
+        if self.source:
+            queryset = queryset.filter(thread__source=self.source)
+        return queryset
+
+    def as_query(self) -> dict[str, str]:
+        """The non-empty filters as URL parameters (for links that keep them)."""
+        pairs = {
+            "thread": self.thread_id,
+            "label": self.label,
+            "min": self.score_min,
+            "max": self.score_max,
+            "author": self.author_id,
+            "source": self.source,
+        }
+        return {key: str(value) for key, value in pairs.items() if value not in (None, "")}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.as_query())
+
+
+@dataclass(frozen=True)
+class Walk:
+    """One keyset walk of an index: rows in (field, id) order, up or down,
+    optionally bounded (`toxicity >= threshold`)."""
+
+    descending: bool
+    bound: Q | None = None
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    """How a sort orders rows: one or more index walks over one field.
+
+    Single-walk sorts are a plain ORDER BY (field, id). "Most uncertain" is
+    two walks outwards from the threshold, merged by distance: each walk is
+    an ordered range of the (toxicity, id) index, so a page reads about
+    2 x page size index entries instead of sorting the whole tab by
+    abs(toxicity - threshold), which no index can serve.
+    """
+
+    key: str
+    field: str
+    walks: tuple[Walk, ...]
+    is_datetime: bool = False
+    threshold: float | None = None
+
+    @property
+    def nulls_descending(self) -> bool:
+        # Rows without a value come last, in the direction of the first walk.
+        return self.walks[0].descending
+
+    def distance(self, value: float) -> float:
+        return abs(value - self.threshold) if self.threshold is not None else 0.0
+
+
+def sort_spec(sort: str) -> SortSpec:
+    if sort == "score":
+        return SortSpec("score", "toxicity", (Walk(descending=True),))
+    if sort == "newest":
+        return SortSpec("newest", "created_at", (Walk(descending=True),), is_datetime=True)
+    if sort == "oldest":
+        return SortSpec("oldest", "created_at", (Walk(descending=False),), is_datetime=True)
+    if sort == "uncertain":
+        threshold = pivot_threshold()
+        return SortSpec(
+            "uncertain",
+            "toxicity",
+            (
+                Walk(descending=False, bound=Q(toxicity__gte=threshold)),  # up from it
+                Walk(descending=True, bound=Q(toxicity__lt=threshold)),  # down from it
+            ),
+            threshold=threshold,
+        )
+    raise QueueError(f"unknown sort {sort!r}; use one of: {', '.join(SORTS)}")
+
+
+Position = tuple[Any, int]  # (sort value, id) of the last row a walk gave
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: each walk's last (value, id), None where a walk has
+    given nothing yet; or, in the NULL phase, the last id."""
+
+    null_phase: bool
+    positions: tuple[Position | None, ...]
+    last_id: int | None = None
+
+    def encode(self) -> str:
+        positions = [
+            None if pos is None
+            else [pos[0].isoformat() if isinstance(pos[0], datetime) else pos[0], pos[1]]
+            for pos in self.positions
+        ]
+        raw = json.dumps([int(self.null_phase), positions, self.last_id]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, spec: SortSpec) -> Cursor:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            phase, raw_positions, last_id = json.loads(base64.urlsafe_b64decode(padded))
+            if phase:
+                if not isinstance(last_id, int):
+                    raise ValueError("id")
+                return cls(True, (), last_id)
+            if not isinstance(raw_positions, list) or len(raw_positions) != len(spec.walks):
+                raise ValueError("walks")
+            positions: list[Position | None] = []
+            for raw in raw_positions:
+                if raw is None:
+                    positions.append(None)
+                    continue
+                value, row_id = raw
+                if not isinstance(row_id, int):
+                    raise ValueError("id")
+                if spec.is_datetime:
+                    parsed = parse_datetime(value)
+                    if parsed is None:
+                        raise ValueError("date")
+                    positions.append((parsed, row_id))
+                else:
+                    positions.append((float(value), row_id))
+            return cls(False, tuple(positions))
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise QueueError("the page cursor in the URL is damaged; start from the top") from None
+
+
+@dataclass
+class QueuePage:
+    comments: list[Comment]
+    next_cursor: str | None
+    scores: dict[int, ToxicityScore] = field(default_factory=dict)
+
+
+def card_queryset(queryset: QuerySet[Comment]) -> QuerySet[Comment]:
+    """What a card shows, in the same query: thread, author, parent excerpt."""
+    return queryset.select_related("thread", "author").annotate(
+        parent_excerpt=Substr("parent__body", 1, EXCERPT_CHARS + 1),
+        parent_author=F("parent__author_name"),
+    ).defer("body_html", "thread__lead")
+
+
+def _walk_rows(base: QuerySet[Comment], spec: SortSpec, walk: Walk,
+               after: Position | None, limit: int) -> list[Comment]:
+    """Up to `limit` rows of one walk, strictly after `after`: one ordered
+    index range scan (field, id), forwards or backwards, whatever the depth."""
+    name = spec.field
+    rows = base.filter(**{f"{name}__isnull": False})
+    if walk.bound is not None:
+        rows = rows.filter(walk.bound)
+    if after is not None:
+        value, last_id = after
+        op = "lt" if walk.descending else "gt"
+        rows = rows.filter(
+            Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id})
+        )
+    # A plain DESC/ASC (not NULLS LAST) with the NULLs filtered out lets
+    # PostgreSQL walk the (field, id) index in either direction.
+    order = (f"-{name}", "-id") if walk.descending else (name, "id")
+    return list(card_queryset(rows).order_by(*order)[:limit])
+
+
+def _merge(spec: SortSpec, walks: list[list[Comment]]) -> list[tuple[int, Comment]]:
+    """The walks' rows in page order, each tagged with its walk.
+
+    One walk: its own order. Two (most uncertain): by distance from the
+    threshold, the upward walk first on a tie; each walk is already in
+    distance order, so this is a merge, and cutting it anywhere then
+    resuming each walk after its own last row gives the same sequence.
+    """
+    if len(walks) == 1:
+        return [(0, row) for row in walks[0]]
+    up, down = walks
+    merged: list[tuple[int, Comment]] = []
+    i = j = 0
+    while i < len(up) or j < len(down):
+        take_up = j >= len(down) or (
+            i < len(up)
+            and spec.distance(getattr(up[i], spec.field)) <= spec.distance(
+                getattr(down[j], spec.field))
+        )
+        if take_up:
+            merged.append((0, up[i]))
+            i += 1
+        else:
+            merged.append((1, down[j]))
+            j += 1
+    return merged
+
+
+def queue_page(
+    *,
+    tab: str,
+    sort: str = "score",
+    filters: QueueFilters | None = None,
+    after: Cursor | None = None,
+    size: int = DEFAULT_PAGE_SIZE,
+) -> QueuePage:
+    """One page of a tab: one query per walk (and one for the NULL rows when the
+    valued ones run out), one for the scores; each reads about a page of index."""
+    spec = sort_spec(sort)
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    base = (filters or QueueFilters()).apply(tab_queryset(tab))
+    cursor = after
+    tagged: list[tuple[int | None, Comment]] = []
+    positions: list[Position | None] = (
+        list(cursor.positions) if cursor is not None and not cursor.null_phase
+        else [None] * len(spec.walks)
+    )
+
+    if cursor is None or not cursor.null_phase:
+        # size + 1 from every walk: enough to fill the page whichever walk it
+        # draws from, and to know whether a next page exists.
+        walks = [
+            _walk_rows(base, spec, walk, positions[index], size + 1)
+            for index, walk in enumerate(spec.walks)
+        ]
+        tagged = list(_merge(spec, walks))
+
+    if len(tagged) <= size:
+        # The valued rows ran out on this page: continue with the NULL ones.
+        nulls = base.filter(**{f"{spec.field}__isnull": True})
+        if cursor is not None and cursor.null_phase:
+            op = "lt" if spec.nulls_descending else "gt"
+            nulls = nulls.filter(**{f"id__{op}": cursor.last_id})
+        order = "-id" if spec.nulls_descending else "id"
+        tagged += [(None, row) for row in
+                   card_queryset(nulls).order_by(order)[: size + 1 - len(tagged)]]
+
+    next_cursor = None
+    if len(tagged) > size:
+        tagged = tagged[:size]
+        walk_index, last = tagged[-1]
+        if walk_index is None:
+            next_cursor = Cursor(True, (), last.pk).encode()
+        else:
+            for index, row in tagged:
+                if index is not None:
+                    positions[index] = (getattr(row, spec.field), row.pk)
+            next_cursor = Cursor(False, tuple(positions)).encode()
+    rows = [row for _, row in tagged]
+    return QueuePage(comments=rows, next_cursor=next_cursor, scores=latest_scores(rows))
+
+
+def latest_scores(comments: Iterable[Comment]) -> dict[int, ToxicityScore]:
+    """The score each card shows, in one query: the newest for the comment's
+    current text, else the newest at all (a re-scoring is pending)."""
+    by_id = {comment.pk: comment for comment in comments}
+    if not by_id:
+        return {}
+    chosen: dict[int, ToxicityScore] = {}
+    candidates = ToxicityScore.objects.filter(comment_id__in=list(by_id)).order_by(
+        "comment_id", "-scored_at", "-id"
+    )
+    for score in candidates:
+        current = chosen.get(score.comment_id)
+        matches = score.content_hash == by_id[score.comment_id].content_hash
+        if current is None or (
+            matches and current.content_hash != by_id[score.comment_id].content_hash
+        ):
+            chosen[score.comment_id] = score
+    return chosen
+
+
+def new_in_tab_count(*, tab: str, since: datetime, exclude_actor_id: int | None) -> int:
+    """Comments that entered the tab since a moment, moved there by someone else.
+
+    Reads the decision log (indexed on created_at): every way into a tab is a
+    Decision (the scoring policy queues with a system decision, people act).
+    """
+    moved = comment_ids_decided_since(
+        since=since,
+        action=Action.QUEUE if tab == "review" else None,
+        to_state=tab if tab not in ("review", "all") else None,
+        exclude_actor_id=exclude_actor_id,
+    )
+    still_there = tab_queryset(tab).filter(pk__in=moved)
+    return still_there[: COUNT_CAP + 1].count()
+
+
+def thread_sources() -> list[str]:
+    """The sources threads came from, for the source filter (one small query)."""
+    return list(Thread.objects.order_by("source").values_list("source", flat=True).distinct())
+
+
+# --- context around one comment ------------------------------------------------
+
+
+def comment_replies(*, comment: Comment, limit: int = 50) -> list[Comment]:
+    """The direct replies, oldest first (display order)."""
+    return list(
+        Comment.objects.filter(parent=comment).select_related("author").order_by("path")[:limit]
+    )
+
+
+# --- thread view ---------------------------------------------------------------
+
+THREAD_CHUNK = 250
+
+
+@dataclass
+class ThreadChunk:
+    comments: list[Comment]
+    next_after: str | None
+
+
+def thread_chunk(*, thread: Thread, after: str | None = None, start: str | None = None,
+                 size: int = THREAD_CHUNK) -> ThreadChunk:
+    """The next `size` comments of a thread in display order (keyset on path).
+
+    One query on the (thread, path) index whatever the thread's size; the
+    page loads the following chunk when the moderator scrolls near the end,
+    so a 10,000-comment thread opens as fast as a 10-comment one.
+    """
+    queryset = Comment.objects.filter(thread=thread)
+    if after:
+        queryset = queryset.filter(path__gt=after)
+    elif start:
+        queryset = queryset.filter(path__gte=start)
+    rows = list(
+        queryset.select_related("author")
+        .defer("body_html")
+        .order_by("path")[: size + 1]
+    )
+    next_after = None
+    if len(rows) > size:
+        rows = rows[:size]
+        next_after = rows[-1].path
+    return ThreadChunk(comments=rows, next_after=next_after)
+
+
+def thread_model_keys(*, thread: Thread) -> list[str]:
+    """The models whose scores appear in the thread (one query)."""
+    return sorted(
+        set(
+            ToxicityScore.objects.filter(comment__thread=thread)
+            .values_list("model_key", flat=True)
+            .distinct()
+        )
+    )
+
+
+def state_counts(comments: QuerySet[Comment]) -> dict[str, int]:
+    """How many of these comments are in each moderation state (every state listed)."""
+    rows = comments.values("state").annotate(n=Count("id")).order_by()
+    counts = dict.fromkeys(State.values, 0)
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+def thread_state_counts(*, thread_id: int) -> dict[str, int]:
+    return state_counts(Comment.objects.filter(thread_id=thread_id))
+
+
+# --- author view ---------------------------------------------------------------
+
+
+def author_state_counts(*, author_id: int) -> dict[str, int]:
+    return state_counts(Comment.objects.filter(author_id=author_id))

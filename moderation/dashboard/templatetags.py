@@ -1,0 +1,150 @@
+"""Small presentation helpers for the dashboard templates (no markup is built here)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from moderation.models import ReasonCode
+from moderation.scoring.base import model_key_is_fallback
+from moderation.scoring.labels import label_get, score_is_over
+
+from .queue import COUNT_CAP, TABS
+
+register = template.Library()
+
+
+@register.filter
+def score_bars(score: Any) -> list[dict[str, Any]]:
+    """A ToxicityScore's labels, highest first, as (label, value, percent, over)."""
+    if score is None or not isinstance(score.scores, dict):
+        return []
+    bars = []
+    for label, value in score.scores.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        number = min(max(number, 0.0), 1.0)
+        bars.append({
+            "label": label_get(label).display_name,
+            "value": number,
+            "percent": round(number * 100),
+            "over": score_is_over(label, number),
+        })
+    bars.sort(key=lambda bar: -bar["value"])
+    return bars
+
+
+@register.filter
+def is_fallback(model_key: str | None) -> bool:
+    return model_key_is_fallback(model_key)
+
+
+@register.filter
+def suggested_reason(label: str | None) -> str:
+    """The reason a hide or flag defaults to: the top label's, from the label table."""
+    return label_get(label).default_reason
+
+
+@register.filter
+def over_threshold(comment: Any) -> bool:
+    """Whether a comment's top score reaches its label's review threshold."""
+    return score_is_over(comment.toxicity_label, comment.toxicity)
+
+
+@register.filter
+def capped(count: int) -> str:
+    """A tab count: exact up to the cap, then "10,000+"."""
+    if count > COUNT_CAP:
+        return number_format(COUNT_CAP, force_grouping=True) + "+"
+    return number_format(count, force_grouping=True)
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+@register.filter
+def excerpt(text: str | None, limit: int = 160) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@register.simple_tag
+def queue_tabs() -> list[tuple[str, str]]:
+    return list(TABS.items())
+
+
+@register.filter
+def lookup(mapping: dict | None, key: Any) -> Any:
+    return (mapping or {}).get(key)
+
+
+# Links and the reason picker are rendered on every card and thread node: a
+# `{% url %}` costs a full reverse() each time, so each URL shape is reversed
+# once and filled in by string replacement (the ids are integers).
+_SENTINEL = 987654321
+
+
+@cache
+def _url_shape(name: str) -> tuple[str, str]:
+    prefix, _, suffix = reverse(name, args=[_SENTINEL]).partition(str(_SENTINEL))
+    return prefix, suffix
+
+
+def _fill(name: str, pk: Any) -> str:
+    prefix, suffix = _url_shape(name)
+    return f"{prefix}{int(pk)}{suffix}"
+
+
+@register.filter
+def author_url(pk: Any) -> str:
+    return _fill("moderation:author", pk)
+
+
+@register.filter
+def thread_url(pk: Any) -> str:
+    return _fill("moderation:thread", pk)
+
+
+@register.filter
+def history_url(pk: Any) -> str:
+    return _fill("moderation:comment_history", pk)
+
+
+@register.filter
+def context_url(pk: Any) -> str:
+    return _fill("moderation:comment_context", pk)
+
+
+@cache
+def _reason_options(selected: str) -> str:
+    return format_html_join(
+        "", '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if value == selected else "", label)
+         for value, label in ReasonCode.choices),
+    )
+
+
+@register.simple_tag
+def reason_options(selected: str = "other") -> str:
+    """The reason <option>s with one preselected (escaped once, then reused)."""
+    return _reason_options(selected)
+
+
+@register.simple_tag
+def act_url() -> str:
+    return _act_url()
+
+
+@cache
+def _act_url() -> str:
+    return reverse("moderation:act")

@@ -1,0 +1,377 @@
+"""The moderator dashboard: thin views over the queue reads (queue.py), the
+decision selectors and the decision services.
+
+Every query parameter and every POST goes through a Form (forms.py and
+moderation/decisions/forms.py): a bad value is a 400 naming it. Every action
+answers with out-of-band swaps only (`hx-swap="none"` on the forms): the
+acted-on cards, the tab counters, the undo bar and a status line arrive in
+the one response, so what the moderator sees is never a request behind.
+"""
+
+from __future__ import annotations
+
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from moderation.decisions.forms import ModerationActionForm, form_errors_text
+from moderation.decisions.permissions import moderator_required
+from moderation.decisions.selectors import (
+    comment_history as decisions_of_comment,
+)
+from moderation.decisions.selectors import (
+    decisions_by_actor,
+    moderator_history,
+)
+from moderation.decisions.services import (
+    ModerationError,
+    StaleDecision,
+    comment_undo,
+    comments_bulk_action_apply,
+)
+from moderation.decisions.states import HIDE_BRANCH
+from moderation.models import ReasonCode
+from moderation.scoring.labels import label_table
+from threads.models import Author, Comment, Thread
+from threads.selectors import comment_ancestors
+
+from . import queue
+from .forms import (
+    AuthorPageForm,
+    DecisionsPageForm,
+    NewItemsForm,
+    QueueFilterForm,
+    ThreadPageForm,
+)
+
+# Session key: the ids of the decisions the moderator's last action made,
+# which "undo" reverses (each with a new decision).
+LAST_BATCH = "moderation_last_batch"
+PAST = {
+    "approve": "Approved",
+    "flag": "Flagged",
+    "hide": "Hid",
+    "restore": "Restored",
+    HIDE_BRANCH: "Hid",
+    "undo": "Undid",
+}
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def _invalid(form: Form) -> HttpResponse:
+    return _bad_request(form_errors_text(form))
+
+
+# --- reads ---------------------------------------------------------------------
+
+
+@moderator_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("moderation:queue", tab="review")
+
+
+@moderator_required
+@require_GET
+def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
+    if tab not in queue.TABS:
+        return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
+    form = QueueFilterForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    sort = form.cleaned_data["sort"]
+    filters = form.filters()
+    page = queue.queue_page(tab=tab, sort=sort, filters=filters,
+                            after=form.cleaned_data["cursor"], size=form.page_size())
+    context = {
+        "tab": tab,
+        "sort": sort,
+        "filters": filters,
+        "page": page,
+        "ctx": "queue",
+        "more_url": _more_url(request, page.next_cursor),
+    }
+    if request.htmx and form.cleaned_data["cursor"]:
+        # "Load more": only the next cards and the next "load more" button.
+        return render(request, "moderation/partials/card_list.html", context)
+    context.update(
+        tab_counts=queue.queue_counts(),
+        sorts=queue.SORTS,
+        labels=label_table().values(),
+        sources=queue.thread_sources(),
+        reasons=ReasonCode.choices,
+        loaded_at=timezone.now().isoformat(),
+        filter_query=filters.as_query(),
+    )
+    return render(request, "moderation/queue.html", context)
+
+
+def _more_url(request: HttpRequest, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = request.GET.copy()
+    params["after"] = cursor
+    return f"{request.path}?{params.urlencode()}"
+
+
+@moderator_required
+@require_GET
+def queue_new(request: HttpRequest, tab: str) -> HttpResponse:
+    """Polled by the "N new items" badge."""
+    if tab not in queue.TABS:
+        return _bad_request(f"unknown tab {tab!r}")
+    form = NewItemsForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    count = queue.new_in_tab_count(tab=tab, since=form.cleaned_data["since"],
+                                   exclude_actor_id=request.user.pk)
+    return render(request, "moderation/partials/new_items.html",
+                  {"count": count, "cap": queue.COUNT_CAP, "tab": tab})
+
+
+@moderator_required
+@require_GET
+def comment_context(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """Ancestors and direct replies, swapped into the card in place."""
+    comment = get_object_or_404(Comment.objects.select_related("thread"), pk=comment_id)
+    return render(request, "moderation/partials/context.html", {
+        "comment": comment,
+        "ancestors": comment_ancestors(comment=comment),
+        "replies": queue.comment_replies(comment=comment),
+    })
+
+
+@moderator_required
+@require_GET
+def thread_view(request: HttpRequest, thread_id: int) -> HttpResponse:
+    thread = get_object_or_404(Thread.objects.defer("lead"), pk=thread_id)
+    form = ThreadPageForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    after = form.cleaned_data["after"] or None
+    at = form.cleaned_data["at"]
+    start = None
+    if at is not None and not after:
+        # Open at the top-level comment the moderator came from.
+        anchor = Comment.objects.filter(pk=at, thread=thread).values_list("path", flat=True)
+        start = next(iter(anchor), None)
+    chunk = queue.thread_chunk(thread=thread, after=after, start=start and start[:6])
+    context = {
+        "thread": thread,
+        "chunk": chunk,
+        "ctx": "thread",
+        "reasons": ReasonCode.choices,
+        "more_url": (f"{request.path}?after={chunk.next_after}" if chunk.next_after else None),
+        "started_late": start is not None and start[:6] != "000000",
+    }
+    if request.htmx and after:
+        return render(request, "moderation/partials/thread_chunk.html", context)
+    context.update(
+        tab_counts=queue.queue_counts(),
+        counts=queue.thread_state_counts(thread_id=thread.pk),
+        model_keys=queue.thread_model_keys(thread=thread),
+    )
+    return render(request, "moderation/thread.html", context)
+
+
+@moderator_required
+@require_GET
+def author_view(request: HttpRequest, author_id: int) -> HttpResponse:
+    author = get_object_or_404(Author, pk=author_id)
+    form = AuthorPageForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    filters = queue.QueueFilters(author_id=author.pk)
+    page = queue.queue_page(tab="all", sort="newest", filters=filters,
+                            after=form.cleaned_data["after"],
+                            size=form.cleaned_data["size"] or queue.DEFAULT_PAGE_SIZE)
+    context = {
+        "author": author,
+        "page": page,
+        "ctx": "queue",
+        "tab": "all",
+        "reasons": ReasonCode.choices,
+        "more_url": _more_url(request, page.next_cursor),
+    }
+    if request.htmx and form.cleaned_data["after"]:
+        return render(request, "moderation/partials/card_list.html", context)
+    context["counts"] = queue.author_state_counts(author_id=author.pk)
+    context["tab_counts"] = queue.queue_counts()
+    return render(request, "moderation/author.html", context)
+
+
+@moderator_required
+@require_GET
+def comment_history(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = get_object_or_404(Comment.objects.select_related("thread", "author"),
+                                pk=comment_id)
+    return render(request, "moderation/history.html", {
+        "comment": comment, "decisions": decisions_of_comment(comment=comment),
+        "score": queue.latest_scores([comment]).get(comment.pk),
+        "tab_counts": queue.queue_counts(),
+    })
+
+
+MY_DECISIONS_PAGE = 50
+
+
+@moderator_required
+@require_GET
+def my_decisions(request: HttpRequest) -> HttpResponse:
+    form = DecisionsPageForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    decisions = moderator_history(user=request.user, before_id=form.cleaned_data["before"])
+    rows = list(decisions[: MY_DECISIONS_PAGE + 1])
+    more = None
+    if len(rows) > MY_DECISIONS_PAGE:
+        rows = rows[:MY_DECISIONS_PAGE]
+        more = f"{request.path}?before={rows[-1].pk}"
+    return render(request, "moderation/my_decisions.html", {
+        "decisions": rows, "more_url": more, "tab_counts": queue.queue_counts(),
+    })
+
+
+# --- actions -------------------------------------------------------------------
+
+
+@moderator_required
+@require_POST
+def act(request: HttpRequest) -> HttpResponse:
+    """Approve / flag / hide / restore one or many comments, or hide a branch."""
+    ctx = "thread" if request.POST.get("ctx") == "thread" else "queue"
+    tab = request.POST.get("tab") or "review"
+    form = ModerationActionForm(request.POST)
+    if not form.is_valid():
+        return _invalid(form)
+    data = form.cleaned_data
+    action, ids = data["action"], data["comment"]
+    if not ids:
+        return _respond(request, ctx=ctx, tab=tab, cards=[],
+                        flash="Select at least one comment first (x or the checkboxes).")
+    result = comments_bulk_action_apply(
+        comment_ids=ids, action=action, actor=request.user, reason=data["reason"],
+        note=data["note"].strip(), expected_versions=data["versions"],
+    )
+    messages = {exc.comment_id: _refusal(exc) for exc in result.refused
+                if exc.comment_id is not None}
+    decisions = result.decisions
+    if decisions:
+        request.session[LAST_BATCH] = [d.pk for d in decisions]
+    flash = _summary(action, len(decisions), len(messages))
+    touched = [*ids, *(d.comment_id for d in decisions)]
+    return _respond(request, ctx=ctx, tab=tab, cards=touched, messages=messages, flash=flash,
+                    undo_label=flash if decisions else None)
+
+
+def _refusal(exc: ModerationError) -> tuple[str, str]:
+    return ("conflict" if isinstance(exc, StaleDecision) else "error", str(exc))
+
+
+def _summary(action: str, done: int, refused: int) -> str:
+    noun = "comment" if done == 1 else "comments"
+    text = f"{PAST[action]} {done} {noun}" if done else "Nothing changed"
+    if action == HIDE_BRANCH and done:
+        text += " (the branch)"
+    if refused:
+        text += f"; {refused} refused (see the card{'s' if refused > 1 else ''})"
+    return text + "."
+
+
+@moderator_required
+@require_POST
+def undo(request: HttpRequest) -> HttpResponse:
+    """Reverse the moderator's last action with new decisions (the log only grows)."""
+    ctx = "thread" if request.POST.get("ctx") == "thread" else "queue"
+    tab = request.POST.get("tab") or "review"
+    batch = request.session.get(LAST_BATCH) or []
+    decisions = decisions_by_actor(actor=request.user, ids=batch)
+    if not decisions:
+        return _respond(request, ctx=ctx, tab=tab, cards=[], flash="Nothing to undo.")
+    messages: dict[int, tuple[str, str]] = {}
+    done = 0
+    for decision in decisions:
+        try:
+            comment_undo(decision=decision, actor=request.user)
+            done += 1
+        except ModerationError as exc:
+            messages[decision.comment_id] = _refusal(exc)
+    request.session.pop(LAST_BATCH, None)
+    return _respond(request, ctx=ctx, tab=tab, cards=[d.comment_id for d in decisions],
+                    messages=messages, flash=_summary("undo", done, len(messages)))
+
+
+def _respond(
+    request: HttpRequest,
+    *,
+    ctx: str,
+    tab: str,
+    cards: list[int],
+    flash: str,
+    messages: dict[int, tuple[str, str]] | None = None,
+    undo_label: str | None = None,
+) -> HttpResponse:
+    """Out-of-band swaps: each touched card, the counters, the undo bar, the status."""
+    messages = messages or {}
+    if tab not in queue.TABS:
+        tab = "review"
+    comments = _fresh(cards, ctx)
+    scores = queue.latest_scores(comments)
+    parts = []
+    for comment in comments:
+        kind, text = messages.get(comment.pk, ("", ""))
+        template = (
+            "moderation/partials/node.html" if ctx == "thread" else "moderation/partials/card.html"
+        )
+        parts.append(render_to_string(template, {
+            "c": comment,
+            "score": scores.get(comment.pk),
+            "oob": True,
+            "message": text,
+            "message_kind": kind,
+            "done": ctx == "queue" and not queue.comment_in_tab(comment, tab),
+            "tab": tab,
+            "ctx": ctx,
+            "reasons": ReasonCode.choices,
+        }, request=request))
+    parts.append(render_to_string("moderation/partials/tab_counts.html", {
+        "tab_counts": queue.queue_counts(), "tab": tab, "oob": True,
+    }, request=request))
+    if ctx == "thread" and comments:
+        # The thread header's per-state badges, for the thread acted on.
+        parts.append(render_to_string("moderation/partials/state_counts.html", {
+            "oob": True, "counts": queue.thread_state_counts(thread_id=comments[0].thread_id),
+        }, request=request))
+    parts.append(render_to_string("moderation/partials/undo_bar.html", {
+        "oob": True, "undo_label": undo_label, "ctx": ctx, "tab": tab,
+    }, request=request))
+    parts.append(render_to_string("moderation/partials/flash.html", {
+        "oob": True, "flash": flash,
+    }, request=request))
+    return HttpResponse("".join(parts))
+
+
+def _fresh(ids: list[int], ctx: str) -> list[Comment]:
+    """The touched comments as they are now, in one query, in the order given."""
+    unique = list(dict.fromkeys(ids))
+    if not unique:
+        return []
+    queryset = Comment.objects.filter(pk__in=unique)
+    if ctx == "queue":
+        queryset = queue.card_queryset(queryset)
+    else:
+        queryset = queryset.select_related("author").defer("body_html")
+    by_id = {comment.pk: comment for comment in queryset}
+    return [by_id[pk] for pk in unique if pk in by_id]
+
+
+__all__ = [
+    "act", "author_view", "comment_context", "comment_history", "home",
+    "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
+]

@@ -1,0 +1,66 @@
+"""Reads of the moderation log: the only read path for Decision outside this package.
+
+The dashboard, the API and the commands read decisions through these
+functions; the services in this package read them only to enforce rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from moderation.models import Decision
+from threads.models import Comment
+
+
+def comment_history(*, comment: Comment | int) -> QuerySet[Decision]:
+    """Every decision on one comment, newest first, with who made it."""
+    comment_id = comment.pk if isinstance(comment, Comment) else comment
+    return (
+        Decision.objects.filter(comment_id=comment_id)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def moderator_history(*, user: AbstractBaseUser | int,
+                      before_id: int | None = None) -> QuerySet[Decision]:
+    """Every decision one moderator made, newest first, with the comment and thread.
+
+    `before_id`: only decisions older than that one (keyset paging by id).
+    """
+    user_id = user if isinstance(user, int) else user.pk
+    decisions = Decision.objects.filter(actor_id=user_id)
+    if before_id is not None:
+        decisions = decisions.filter(id__lt=before_id)
+    return (
+        decisions.select_related("actor", "comment", "comment__thread")
+        .defer("comment__body_html", "comment__thread__lead")
+        .order_by("-id")
+    )
+
+
+def decisions_by_actor(*, actor: AbstractBaseUser, ids: Iterable[int]) -> list[Decision]:
+    """These decisions, those the actor made, newest first (what "undo" reverses)."""
+    return list(Decision.objects.filter(pk__in=list(ids), actor=actor).order_by("-id"))
+
+
+def comment_ids_decided_since(
+    *,
+    since: datetime,
+    action: str | None = None,
+    to_state: str | None = None,
+    exclude_actor_id: int | None = None,
+) -> QuerySet:
+    """Ids of comments with a decision after `since` (a subquery; indexed on created_at)."""
+    decisions = Decision.objects.filter(created_at__gt=since)
+    if action is not None:
+        decisions = decisions.filter(action=action)
+    if to_state is not None:
+        decisions = decisions.filter(to_state=to_state)
+    if exclude_actor_id is not None:
+        decisions = decisions.exclude(actor_id=exclude_actor_id)
+    return decisions.values("comment_id")

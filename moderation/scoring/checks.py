@@ -1,0 +1,33 @@
+"""System checks: say loudly when scores come from the fallback, not detoxify."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+@register()
+def scorer_check(app_configs=None, **kwargs):
+    from .labels import label_table
+    from .registry import scorer_choice
+
+    messages = []
+    try:
+        label_table()
+        choice = scorer_choice()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="moderation.E001")]
+    # Only when the fallback stands in for missing weights: SCORER=fallback is
+    # a choice already made, and a warning on every command would be noise.
+    if choice.is_fallback and settings.SCORER != "fallback":
+        messages.append(
+            Warning(
+                "Toxicity scores come from the fallback scorer (alt-profanity-check), "
+                "not detoxify.",
+                hint=f"{choice.reason}. Install detoxify weights: python manage.py "
+                "install_model --checkpoint FILE --hf-config DIR (docs/scoring.md).",
+                id="moderation.W001",
+            )
+        )
+    return messages

@@ -1,0 +1,314 @@
+"""Helpers shared by the test suite (fixtures are in tests/conftest.py).
+
+- factory_boy factories. CommentFactory places each comment in its thread's
+  reply tree: a top-level comment gets the next top-level path segment, a
+  reply (parent=...) the next segment under its parent, so selectors that read
+  `path` work on factory data (trees deeper than threads.tree.FLAT_DEPTH need
+  the importer).
+- Scores written directly (ToxicityScore rows plus the denormalised
+  comment.toxicity / needs_review the scoring policy maintains), and a
+  deterministic MarkerScorer, so most tests need no model installed.
+- detoxify checkpoints with random weights in detoxify's own format, used by
+  the tests (a tiny BERT that loads in well under a second) and by
+  bench/scoring_bench.py (bert-base shape: the same compute as the real
+  `original` model). Offline: the vocabulary is written by hand (plus, for the
+  benchmark, words from a corpus so token counts are realistic), and the
+  checkpoint's base-model field points at the local Hugging Face directory,
+  as `install_model` does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import factory
+from django.contrib.auth import get_user_model
+from factory.django import DjangoModelFactory, Password
+
+from moderation.models import ToxicityScore
+from threads.importers.base import content_hash
+from threads.models import Author, Comment, Thread
+from threads.services import threads_import_file
+from threads.tree import SEGMENT_WIDTH
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+# --- factories ----------------------------------------------------------------
+
+class ThreadFactory(DjangoModelFactory):
+    class Meta:
+        model = Thread
+
+    source = "native"
+    external_id = factory.Sequence(lambda n: f"thread-{n}")
+    title = factory.Sequence(lambda n: f"Article {n}")
+    url = factory.LazyAttribute(lambda o: f"https://news.example/{o.external_id}")
+
+
+class AuthorFactory(DjangoModelFactory):
+    class Meta:
+        model = Author
+        django_get_or_create = ["identity"]
+
+    identity = factory.Sequence(lambda n: f"{n:064x}")
+    name = factory.Sequence(lambda n: f"reader{n}")
+
+
+def _next_path(comment) -> str:
+    if comment.parent is not None:
+        prefix = comment.parent.path
+        siblings = Comment.objects.filter(parent=comment.parent).count()
+    else:
+        prefix = ""
+        siblings = Comment.objects.filter(thread=comment.thread, parent__isnull=True).count()
+    return prefix + str(siblings).zfill(SEGMENT_WIDTH)
+
+
+class CommentFactory(DjangoModelFactory):
+    class Meta:
+        model = Comment
+
+    parent = None
+    thread = factory.LazyAttribute(
+        lambda o: o.parent.thread if o.parent is not None else ThreadFactory()
+    )
+    external_id = factory.Sequence(lambda n: f"c{n}")
+    author = factory.SubFactory(AuthorFactory)
+    author_name = factory.LazyAttribute(lambda o: o.author.name if o.author else "")
+    body = factory.Sequence(lambda n: f"Comment number {n} about the article.")
+    content_hash = factory.LazyAttribute(lambda o: content_hash(o.body))
+    path = factory.LazyAttribute(_next_path)
+    depth = factory.LazyAttribute(lambda o: o.parent.depth + 1 if o.parent is not None else 0)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = Password(TEST_PASSWORD)
+
+
+class StaffFactory(UserFactory):
+    """Staff without moderation rights (can sign in to admin, nothing more)."""
+
+    is_staff = True
+
+
+class ModeratorFactory(UserFactory):
+    """A moderator exactly as create_moderator makes one: staff, in Moderators."""
+
+    username = factory.Sequence(lambda n: f"moderator{n}")
+    is_staff = True
+
+    @factory.post_generation
+    def moderators_group(self, create, extracted, **kwargs):
+        if create:
+            from moderation.decisions.accounts import moderators_group_ensure
+
+            self.groups.add(moderators_group_ensure())
+
+
+# --- scores, threads and scorers -------------------------------------------------
+
+MODEL_KEY = "detoxify:original:test0001"
+LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+# Moderators are ModeratorFactory (staff, in the Moderators
+# group, exactly as create_moderator makes one), signing in with TEST_PASSWORD.
+PASSWORD = TEST_PASSWORD
+XSS_BODY = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+
+
+def score_comment(comment: Comment, top: float, label: str = "toxicity", *,
+                  threshold: float = 0.5, model_key: str = MODEL_KEY) -> ToxicityScore:
+    """Attach a score whose `label` is `top` and the other labels are lower."""
+    scores = {name: round(top * (0.9 - 0.1 * i), 4) for i, name in enumerate(LABELS)}
+    scores[label] = top
+    record = ToxicityScore.objects.create(
+        comment=comment, model_key=model_key, content_hash=comment.content_hash,
+        scores=scores, top_label=label, top_score=top,
+    )
+    comment.toxicity = top
+    comment.toxicity_label = label
+    comment.needs_review = top >= threshold
+    comment.save(update_fields=["toxicity", "toxicity_label", "needs_review"])
+    return record
+
+
+def thread_document(external_id: str, bodies: list[str], *, nested: bool = False,
+                    title: str = "") -> dict:
+    """A native JSON thread: flat replies to the first comment, or a chain when nested."""
+    start = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    comments = []
+    for i, body in enumerate(bodies):
+        parent = None
+        if i > 0:
+            parent = f"{external_id}-{i - 1}" if nested else f"{external_id}-0"
+        comments.append({
+            "external_id": f"{external_id}-{i}",
+            "parent_id": parent,
+            "author": f"author{i % 7}",
+            "body": body,
+            "created_at": (start + timedelta(minutes=i)).isoformat(),
+        })
+    return {
+        "external_id": external_id,
+        "title": title or f"Article {external_id}",
+        "url": f"https://news.example/{external_id}",
+        "comments": comments,
+    }
+
+
+def import_threads(tmp_path: Path, threads: list[dict], name: str = "seed.json") -> None:
+    path = tmp_path / name
+    path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
+    threads_import_file(path=path)
+
+
+
+class MarkerScorer:
+    """Reads its scores from markers in the text, e.g. "rude [threat=0.8]".
+
+    A real Scorer (the protocol is all the pipeline sees) whose output a test
+    controls exactly; labels without a marker score 0.01.
+    """
+
+    labels = ("toxicity", "threat", "insult")
+    MARKER = re.compile(r"\[(\w+)=([0-9.]+)\]")
+
+    def __init__(self, key: str = "marker:test:1") -> None:
+        self.key = key
+        self.calls: list[list[str]] = []
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        self.calls.append(list(texts))
+        results = []
+        for text in texts:
+            scores = dict.fromkeys(self.labels, 0.01)
+            for label, value in self.MARKER.findall(text):
+                scores[label] = float(value)
+            results.append(scores)
+        return results
+
+
+
+def point_celery_app(broker: str, queue: str | None = None) -> None:
+    """Send this process's task messages to `broker` (and `queue`) from now on."""
+    import kombu.pools
+
+    from config.celery import app
+
+    app.conf.broker_url = broker
+    if queue is not None:
+        app.conf.task_default_queue = queue
+    app.__dict__.pop("amqp", None)  # rebuilt (with the new default queue) on next use
+    app._pool = None
+    kombu.pools.reset()  # producer pools are cached per connection, process-wide
+
+
+# --- detoxify checkpoints ---------------------------------------------------------
+
+# The Jigsaw 2018 classes, in the original checkpoint's order and spelling
+# (detoxify renames toxic -> toxicity etc. when it loads them).
+ORIGINAL_CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
+DETOXIFY_LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult",
+                   "identity_attack")
+
+TINY_WORDS = ["you", "are", "an", "idiot", "hello", "friend", "thanks", "the", "is", "great",
+              "article", "stupid", "hate", "kill", "good", "point"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    vocab_size: int | None  # None: exactly the words given
+
+
+TINY = Shape(hidden=32, layers=2, heads=2, intermediate=64, vocab_size=None)
+BERT_BASE = Shape(hidden=768, layers=12, heads=12, intermediate=3072, vocab_size=30522)
+
+
+def _vocab(words: Iterable[str], size: int | None) -> list[str]:
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    pieces = string.ascii_lowercase + string.digits + string.punctuation
+    vocab += list(pieces) + [f"##{c}" for c in pieces]
+    seen = set(vocab)
+    for word in words:
+        word = word.lower()
+        if word and word not in seen and len(vocab) < (size or 10**9):
+            seen.add(word)
+            vocab.append(word)
+    if size is not None:
+        vocab += [f"[unused{i}]" for i in range(size - len(vocab))]
+    return vocab
+
+
+def build_detoxify_checkpoint(
+    directory: Path,
+    *,
+    shape: Shape = TINY,
+    words: Iterable[str] = TINY_WORDS,
+    seed: int = 0,
+    point_base_model_at_directory: bool = True,
+    classifier_scale: float = 20.0,
+) -> tuple[Path, Path]:
+    """Write `model.ckpt` and a Hugging Face config dir `hf/`; return both paths.
+
+    With `point_base_model_at_directory=False` the checkpoint names
+    "bert-base-uncased" as the official ones do (install_model rewrites it).
+    """
+    import torch
+    import transformers
+
+    directory.mkdir(parents=True, exist_ok=True)
+    hf_dir = directory / "hf"
+    hf_dir.mkdir(exist_ok=True)
+    vocab = _vocab(words, shape.vocab_size)
+    (hf_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    config = transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=shape.hidden, num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads, intermediate_size=shape.intermediate,
+        max_position_embeddings=512, num_labels=len(ORIGINAL_CLASSES),
+        id2label=dict(enumerate(DETOXIFY_LABELS)),
+        label2id={label: i for i, label in enumerate(DETOXIFY_LABELS)},
+    )
+    config.save_pretrained(hf_dir)
+    tokenizer = transformers.BertTokenizer(str(hf_dir / "vocab.txt"), do_lower_case=True,
+                                           model_max_length=512)
+    tokenizer.save_pretrained(hf_dir)
+    torch.manual_seed(seed)
+    model = transformers.BertForSequenceClassification(config)
+    # Spread the classifier's outputs so random weights give varied scores
+    # (x20: logits spread about like a trained classifier's, std ~5; x1 leaves
+    # every score near 0.5). The spread also scales up reduced-precision error.
+    with torch.no_grad():
+        model.classifier.weight.mul_(classifier_scale)
+    checkpoint = {
+        "config": {
+            "arch": {
+                "args": {
+                    "model_type": str(hf_dir) if point_base_model_at_directory
+                    else "bert-base-uncased",
+                    "model_name": "BertForSequenceClassification",
+                    "tokenizer_name": "BertTokenizer",
+                    "num_classes": len(ORIGINAL_CLASSES),
+                }
+            },
+            "dataset": {"args": {"classes": ORIGINAL_CLASSES}},
+        },
+        "state_dict": model.state_dict(),
+    }
+    path = directory / "model.ckpt"
+    torch.save(checkpoint, path)
+    return path, hf_dir
