@@ -32,6 +32,7 @@ demo: install
 
 test: install services browser
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider
 	$(TEST_ENV) DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -43,3 +44,4 @@ test-postgres: install services
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports

@@ -309,3 +309,36 @@ def test_new_items_badge_counts_what_others_queued(moderator_client, moderator, 
     html = moderator_client.get(url, {"since": since.isoformat()}).content.decode()
     assert "1 new item" in html
     assert moderator_client.get(url, {"since": "yesterday"}).status_code == 400
+
+
+@pytest.mark.parametrize("path,params,message", [
+    ("thread", {"at": "²"}, "at: must be a whole number"),
+    ("thread", {"after": "00;drop"}, "after: must be a comment path"),
+    ("my_decisions", {"before": "²"}, "before: must be a whole number"),
+    ("queue_new", {"since": "2024-02-30T00:00:00"}, "since:"),
+    ("queue_new", {"since": "2024-02-03T25:00:00"}, "since:"),
+    ("queue_new", {}, "since: This field is required"),
+])
+def test_bad_page_parameters_are_a_400_naming_them(moderator_client, scored_thread, path,
+                                                    params, message):
+    kwargs = {"thread": {"thread_id": scored_thread.pk}, "queue_new": {"tab": "review"}}
+    response = moderator_client.get(reverse(f"moderation:{path}", kwargs=kwargs.get(path)),
+                                    params)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"action": "hide", "version": "²"}, "version: version must be a whole number"),
+    ({"action": "hide", "comment": "x1"}, "comment: comment must be a whole number"),
+    ({"action": "branch-hide"}, "action: Select a valid choice"),
+    ({"action": "hide", "reason": "rude"}, "reason: Select a valid choice"),
+    ({"action": "hide", "note": "n" * 2001}, "note: Ensure this value has at most 2000"),
+])
+def test_bad_action_posts_are_a_400_and_change_nothing(moderator_client, scored_thread, data,
+                                                       message):
+    comment = Comment.objects.filter(thread=scored_thread).first()
+    response = moderator_client.post(reverse("moderation:act"), {"comment": comment.pk, **data})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Comment.objects.get(pk=comment.pk).state == Comment.State.PENDING

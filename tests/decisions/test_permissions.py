@@ -1,4 +1,4 @@
-"""Who may moderate: the group, the command, the decorator and the API's status codes."""
+"""Who may moderate: the group, the command, the decorator and the mixin."""
 
 import io
 
@@ -9,19 +9,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
-from django.urls import reverse
 
 from moderation.decisions.accounts import MODERATE_PERMISSION, moderator_create
 from moderation.decisions.permissions import moderator_required
-from moderation.models import Decision
 from tests.helpers import UserFactory
-from threads.models import Comment
 
 pytestmark = pytest.mark.django_db
-
-
-def url(comment, action="hide"):
-    return reverse("moderation_api:comment-action", args=[comment.pk, action])
 
 
 def test_migration_creates_the_moderators_group():
@@ -35,54 +28,6 @@ def test_migration_creates_the_moderators_group():
 def test_moderator_factory_user_has_the_permission(moderator, staff):
     assert moderator.has_perm(MODERATE_PERMISSION)
     assert not staff.has_perm(MODERATE_PERMISSION)
-
-
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_api_refuses_anonymous_and_non_moderators(client, comment, staff, method):
-    assert getattr(client, method)(url(comment)).status_code == 403
-    client.force_login(staff)
-    assert getattr(client, method)(url(comment)).status_code == 403
-    assert not Decision.objects.exists()
-    assert Comment.objects.get(pk=comment.pk).state == Comment.State.PENDING
-
-
-def test_api_moderator_acts(client, comment, moderator):
-    client.force_login(moderator)
-    response = client.post(url(comment), {"reason": "spam", "note": "n", "expected_version": 1})
-    assert response.status_code == 200
-    body = response.json()
-    assert (body["state"], body["version"]) == ("hidden", 2)
-    assert body["decisions"][0]["reason"] == "spam"
-    decision = Decision.objects.get()
-    assert (decision.actor, decision.note) == (moderator, "n")
-
-
-def test_api_status_codes_for_refusals(client, comment, moderator):
-    client.force_login(moderator)
-    client.post(url(comment), {"expected_version": 1})
-    stale = client.post(url(comment, "approve"), {"expected_version": 1})
-    assert stale.status_code == 409
-    assert f"{moderator.username} hide it" in stale.json()["error"]
-    illegal = client.post(url(comment, "flag"), {"expected_version": 2})
-    assert illegal.status_code == 400 and "cannot flag" in illegal.json()["error"]
-    assert client.post(url(comment, "approve"), {"expected_version": "two"}).status_code == 400
-    assert client.post(url(comment, "restore"), {"reason": "rude"}).status_code == 400
-    assert client.post(url(comment, "delete")).status_code == 404
-    missing = reverse("moderation_api:comment-action", args=[999_999, "hide"])
-    assert client.post(missing).status_code == 404
-    assert client.get(url(comment, "restore")).status_code == 405
-    assert Decision.objects.count() == 1
-
-
-def test_api_branch_hide(client, moderator):
-    from tests.helpers import CommentFactory
-
-    root = CommentFactory()
-    CommentFactory(parent=root)
-    client.force_login(moderator)
-    response = client.post(url(root, "hide_branch"), {"reason": "threat", "expected_version": 1})
-    assert response.status_code == 200
-    assert len(response.json()["decisions"]) == 2
 
 
 # The named "login" URL arrives with the dashboard; a path keeps this test independent.

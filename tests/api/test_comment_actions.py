@@ -1,0 +1,76 @@
+"""The JSON action API: who may call it, what each refusal answers, one spelling per action."""
+
+import pytest
+from django.urls import reverse
+
+from moderation.models import Decision
+from tests.helpers import CommentFactory
+from threads.models import Comment
+
+pytestmark = pytest.mark.django_db
+
+
+def url(comment, action="hide"):
+    return reverse("moderation_api:comment-action", args=[comment.pk, action])
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_api_refuses_anonymous_and_non_moderators(client, comment, staff, method):
+    assert getattr(client, method)(url(comment)).status_code == 403
+    client.force_login(staff)
+    assert getattr(client, method)(url(comment)).status_code == 403
+    assert not Decision.objects.exists()
+    assert Comment.objects.get(pk=comment.pk).state == Comment.State.PENDING
+
+
+def test_api_moderator_acts(client, comment, moderator):
+    client.force_login(moderator)
+    response = client.post(url(comment), {"reason": "spam", "note": "n", "expected_version": 1})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["state"], body["version"]) == ("hidden", 2)
+    assert body["decisions"][0]["reason"] == "spam"
+    decision = Decision.objects.get()
+    assert (decision.actor, decision.note) == (moderator, "n")
+
+
+def test_api_status_codes_for_refusals(client, comment, moderator):
+    client.force_login(moderator)
+    client.post(url(comment), {"expected_version": 1})
+    stale = client.post(url(comment, "approve"), {"expected_version": 1})
+    assert stale.status_code == 409
+    assert f"{moderator.username} hide it" in stale.json()["error"]
+    illegal = client.post(url(comment, "flag"), {"expected_version": 2})
+    assert illegal.status_code == 400 and "cannot flag" in illegal.json()["error"]
+    assert client.post(url(comment, "approve"), {"expected_version": "two"}).status_code == 400
+    assert client.post(url(comment, "restore"), {"reason": "rude"}).status_code == 400
+    assert client.post(url(comment, "delete")).status_code == 404
+    missing = reverse("moderation_api:comment-action", args=[999_999, "hide"])
+    assert client.post(missing).status_code == 404
+    assert client.get(url(comment, "restore")).status_code == 405
+    assert Decision.objects.count() == 1
+
+
+def test_api_branch_hide(client, moderator):
+    root = CommentFactory()
+    CommentFactory(parent=root)
+    client.force_login(moderator)
+    response = client.post(url(root, "hide_branch"), {"reason": "threat", "expected_version": 1})
+    assert response.status_code == 200
+    assert len(response.json()["decisions"]) == 2
+
+
+def test_api_bad_version_is_a_400_naming_the_parameter(client, comment, moderator):
+    client.force_login(moderator)
+    for bad in ("²", "-1", "1.5"):
+        response = client.post(url(comment), {"expected_version": bad})
+        assert response.status_code == 400
+        assert response.json()["error"].startswith("version:")
+    assert not Decision.objects.exists()
+
+
+def test_api_and_dashboard_spell_branch_hide_the_same(client, moderator):
+    root = CommentFactory()
+    client.force_login(moderator)
+    assert client.post(url(root, "branch-hide")).status_code == 404
+    assert client.post(url(root, "hide_branch")).status_code == 200
