@@ -47,7 +47,7 @@ os.environ["LOG_LEVEL"] = "WARNING"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-LABELED = Path("/work/shared/data/labeled")
+LABELED = ROOT / "bench" / "data"  # provenance: bench/data/README.md
 WORD = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")
 
 
@@ -57,11 +57,6 @@ def corpus_words() -> list[str]:
         with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
             for row in csv.DictReader(handle):
                 words += WORD.findall((row.get("comment_text") or "").lower())
-    if not words:  # no sample data on this machine: a plain word list
-        words = [
-            "the", "a", "you", "is", "this", "article", "point", "good", "bad", "idiot",
-            "thanks", "i", "think", "not", "what", "why", "people", "should", "would", "really",
-        ]
     return words
 
 

@@ -114,7 +114,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # the short write locks an import or a scoring batch takes. A page cache
     # of up to 64 MiB per connection (SQLite's default is 2 MiB; pages are
     # only held as they are read): a large import touches index pages all
-    # over the comment table, and 100k comments imported 14-20% faster.
+    # over the comment table (figures: docs/benchmarks.md).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
