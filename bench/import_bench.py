@@ -7,7 +7,7 @@ Generates realistic dumps (threads of 20-300 comments with bushy reply trees,
 and 15% deep threads where most comments answer the previous one, up to 100
 levels) in every format, then, on each database (fresh SQLite file; a
 PostgreSQL database that is dropped and re-created), for each size:
-  - `import_threads` code path (`threads_import_paths`) for each format;
+  - `import_threads` code path (`threads_import_from_files`) for each format;
   - the same comment rows (same ids, paths, hashes) as a Django fixture
     through `loaddata`, what a Django user would reach for;
   - the same rows through a raw `cursor.executemany` INSERT: the floor;
@@ -334,7 +334,7 @@ def worker(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from threads.services import threads_import_paths
+    from threads.services import threads_import_from_files
 
     call_command("migrate", verbosity=0)
     tables = ["threads_comment", "threads_thread", "threads_author"]
@@ -393,11 +393,11 @@ def worker(args: argparse.Namespace) -> None:
             files = sorted((base / fmt).iterdir())
 
             def first(files: list[Path] = files) -> None:
-                report = threads_import_paths(paths=files)
+                report = threads_import_from_files(paths=files)
                 assert not report.errors and report.comments_new == comments, report.summary()
 
             def again(files: list[Path] = files) -> None:
-                report = threads_import_paths(paths=files)
+                report = threads_import_from_files(paths=files)
                 assert report.comments_unchanged == comments, report.summary()
 
             record(f"import {fmt}", best(first), {"reimport": timed(again)})

@@ -34,9 +34,9 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from pathlib import Path
-from threads.services import threads_import_file
+from threads.services import threads_import_from_file
 start = time.perf_counter()
-report = threads_import_file(path=Path(sys.argv[1]))
+report = threads_import_from_file(path=Path(sys.argv[1]))
 took = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 # The process that parsed the file's second half (disqus._read_in_halves).

@@ -6,12 +6,12 @@ def import_json(tmp_path):
     """Write a native JSON document to a file and import it; returns the report."""
     import json
 
-    from threads.services import threads_import_file
+    from threads.services import threads_import_from_file
 
     def run(document, name="import.json", **kwargs):
         path = tmp_path / name
         path.write_text(json.dumps(document), encoding="utf-8")
-        return threads_import_file(path=path, **kwargs)
+        return threads_import_from_file(path=path, **kwargs)
 
     return run
 

@@ -16,7 +16,7 @@ import pytest
 from moderation.models import ToxicityScore
 from tests.factories import TEST_PASSWORD, ModeratorFactory
 from threads.models import Comment, Thread
-from threads.services import threads_import_file
+from threads.services import threads_import_from_file
 
 MODEL_KEY = "detoxify:original:test0001"
 LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
@@ -69,7 +69,7 @@ def thread_document(external_id: str, bodies: list[str], *, nested: bool = False
 def import_threads(tmp_path: Path, threads: list[dict], name: str = "seed.json") -> None:
     path = tmp_path / name
     path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
-    threads_import_file(path=path)
+    threads_import_from_file(path=path)
 
 
 @pytest.fixture

@@ -14,28 +14,22 @@ bombs arrive), entity declarations, external references, and malformed XML.
 from __future__ import annotations
 
 import functools
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from xml.parsers import expat as pyexpat
 
 import defusedxml
 import defusedxml.ElementTree as DET
 
 from .base import ImportFailure
-from .source import Segment, is_gzip, open_source
+from .source import open_source
 
 CHUNK = 64 * 1024
 _C_NO_OP = set().clear  # takes no arguments, does nothing, costs no Python frame
 
 
-def iter_elements(
-    path: Path, depth: int, segments: list[Segment] | None = None
-) -> Iterator[ET.Element]:
+def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
     """Each complete element `depth` levels below the root (the root is 0).
-
-    `segments`: parse only those pieces of the file (see open_source).
 
     Tags and attribute names are expat's spelling, `uri}local` (not
     ElementTree's `{uri}local`); `local_name` reads either.
@@ -67,7 +61,7 @@ def iter_elements(
     # the Python default handler, kept for its entity checks; a C no-op takes
     # them instead. The section's text still reaches TreeBuilder.data.
     expat.StartCdataSectionHandler = expat.EndCdataSectionHandler = _C_NO_OP
-    with open_source(path, segments) as stream:
+    with open_source(path) as stream:
         try:
             while True:
                 chunk = stream.read(CHUNK)
@@ -88,92 +82,6 @@ def iter_elements(
             ) from None
         except defusedxml.DefusedXmlException as exc:
             raise ImportFailure(path, _position(parser), _refusal(exc)) from None
-
-
-class _Stop(Exception):
-    pass
-
-
-def split_halves(path: Path, tag: str) -> tuple[list[Segment], list[Segment]] | None:
-    """Two halves of a plain XML file to parse apart, split before a top-level `<tag`.
-
-    The first half is the bytes up to the split, closed with the root's end
-    tag; the second is everything up to the end of the root's start tag (the
-    prolog too), then the bytes from the split on. Each is a document of its
-    own, and together they hold the root's children exactly once.
-
-    The split is only a candidate found by searching bytes: it may fall
-    inside a CDATA section, a comment or an element. Parsing the first half
-    settles it, as that half is well-formed only if the split lies between
-    two children of the root. A caller must therefore fall back to reading
-    the whole file in one pass when either half fails to parse (which also
-    gives exact error positions). None: gzipped, a DTD, or no candidate.
-    """
-    if is_gzip(path):
-        return None
-    start = _root_start_tag(path)
-    if start is None:
-        return None
-    root_end, name = start
-    size = path.stat().st_size
-    pattern = re.compile(rb"<" + re.escape(tag.encode()) + rb"[\s>/]")
-    with path.open("rb") as stream:
-        stream.seek(max(size // 2, root_end))
-        offset = stream.tell()
-        carry = b""
-        while True:
-            chunk = stream.read(CHUNK)
-            if not chunk:
-                return None
-            data = carry + chunk
-            found = pattern.search(data)
-            if found:
-                split = offset - len(carry) + found.start()
-                break
-            carry = data[-len(tag) - 2 :]
-            offset += len(chunk)
-    head: list[Segment] = [(0, split), b"</" + name + b">"]
-    tail: list[Segment] = [(0, root_end), (split, None)]
-    return head, tail
-
-
-def _root_start_tag(path: Path) -> tuple[int, bytes] | None:
-    """(offset just past the root element's start tag, its name as written), or None."""
-    with path.open("rb") as stream:
-        head = stream.read(CHUNK)
-    parser = pyexpat.ParserCreate()
-    found: list[tuple[int, str]] = []
-
-    def start(name: str, attributes: dict[str, str]) -> None:
-        found.append((parser.CurrentByteIndex, name))
-        raise _Stop
-
-    def doctype(*args: object) -> None:
-        raise _Stop  # a DTD: left to the one-pass read, which refuses it
-
-    parser.StartElementHandler = start
-    parser.StartDoctypeDeclHandler = doctype
-    try:
-        parser.Parse(head, False)
-    except _Stop:
-        pass
-    except pyexpat.ExpatError:
-        return None
-    if not found:
-        return None
-    index, name = found[0]
-    # The tag ends at the first ">" outside a quoted attribute value.
-    quote = None
-    for position in range(index + 1, len(head)):
-        byte = head[position : position + 1]
-        if quote:
-            if byte == quote:
-                quote = None
-        elif byte in (b'"', b"'"):
-            quote = byte
-        elif byte == b">":
-            return position + 1, name.encode("utf-8")
-    return None
 
 
 def _detach_complete(root: ET.Element, depth: int, final: bool) -> list[ET.Element]:
