@@ -150,6 +150,6 @@ def _flag(fields: dict[str, ET.Element], name: str, location: str, path: Path) -
 def _dsq_id(elem: ET.Element) -> str:
     """The first attribute whose local name is `id` (`dsq:id`), stripped."""
     for name, value in elem.items():
-        if name == "id" or name.endswith("}id"):  # = local_name(name) == "id", uncached
+        if local_name(name) == "id":
             return value.strip()
     return ""

@@ -145,8 +145,7 @@ _PREFIXES = (
 
 @functools.lru_cache(maxsize=4096)
 def _name(tag: str) -> str:
-    """`uri}local` (expat's spelling, see xmlstream) -> `prefix:local` with WXR's usual
-    prefixes, whatever the URI version."""
+    """`{uri}local` -> `prefix:local` with WXR's usual prefixes, whatever the URI version."""
     uri, namespaced, local = tag.partition("}")
     if not namespaced:
         return tag
