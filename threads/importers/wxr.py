@@ -6,7 +6,7 @@ its `<wp:comment>` elements are the comments, linked by `wp:comment_parent`
 (0 = top level). Items are streamed one at a time. Attachments and menu
 entries without comments are skipped.
 `wp:comment_approved` is kept in `source_state`; spam and trash are hidden,
-everything else starts pending (see docs/import-formats-exports.md). Comment
+everything else starts pending (see docs/import-formats.md). Comment
 author IPs are never read.
 """
 
