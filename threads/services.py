@@ -373,7 +373,7 @@ def _authors_for(record: ThreadRecord) -> dict[str, int]:
     """
     salt = settings.AUTHOR_HASH_SALT
     identities: dict[str, str] = {}  # comment external id -> identity
-    wanted: dict[str, Author] = {}  # identity -> the row to create if missing
+    wanted: dict[str, tuple[str, str]] = {}  # identity -> (name, email hash)
     for comment in record.comments:
         if comment.author_email:
             identity = salted_hash(salt, "email", comment.author_email.strip().lower())
@@ -384,12 +384,15 @@ def _authors_for(record: ThreadRecord) -> dict[str, int]:
         else:
             continue
         identities[comment.external_id] = identity
-        if identity not in wanted:
-            wanted[identity] = Author(identity=identity, name=comment.author, email_hash=email_hash)
+        wanted.setdefault(identity, (comment.author, email_hash))
     if not wanted:
         return {}
     ids = _author_ids(list(wanted))
-    missing = [author for identity, author in wanted.items() if identity not in ids]
+    missing = [
+        Author(identity=identity, name=name, email_hash=email_hash)
+        for identity, (name, email_hash) in wanted.items()
+        if identity not in ids
+    ]
     if missing:
         # A concurrent import may create some of them first: ignore_conflicts,
         # then read the ids of all of them.
