@@ -1,13 +1,14 @@
 """Import speed: our importer per format beside Django's loaddata and a raw executemany.
 
     SECRET_KEY=bench .venv/bin/python bench/import_bench.py [--sizes 10000 100000]
-        [--pg-url postgres://postgres@127.0.0.1:5432/tk_bench] [--no-postgres] [--write-docs]
+        [--pg-url postgres://postgres@127.0.0.1:5432/tk_bench] [--no-postgres] [--no-sqlite]
+        [--write-docs]
 
 Generates realistic dumps (threads of 20-300 comments with bushy reply trees,
 and 15% deep threads where most comments answer the previous one, up to 100
 levels) in every format, then, on each database (fresh SQLite file; a
 PostgreSQL database that is dropped and re-created), for each size:
-  - `import_threads` code path (`threads_import_paths`) for each format;
+  - `import_threads` code path (`threads_import_from_files`) for each format;
   - the same comment rows (same ids, paths, hashes) as a Django fixture
     through `loaddata`, what a Django user would reach for;
   - the same rows through a raw `cursor.executemany` INSERT: the floor;
@@ -334,7 +335,7 @@ def worker(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from threads.services import threads_import_paths
+    from threads.services import threads_import_from_files
 
     call_command("migrate", verbosity=0)
     tables = ["threads_comment", "threads_thread", "threads_author"]
@@ -393,11 +394,11 @@ def worker(args: argparse.Namespace) -> None:
             files = sorted((base / fmt).iterdir())
 
             def first(files: list[Path] = files) -> None:
-                report = threads_import_paths(paths=files)
+                report = threads_import_from_files(paths=files)
                 assert not report.errors and report.comments_new == comments, report.summary()
 
             def again(files: list[Path] = files) -> None:
-                report = threads_import_paths(paths=files)
+                report = threads_import_from_files(paths=files)
                 assert report.comments_unchanged == comments, report.summary()
 
             record(f"import {fmt}", best(first), {"reimport": timed(again)})
@@ -522,6 +523,7 @@ def main() -> None:
         default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/tk_bench"),
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
@@ -548,7 +550,7 @@ def main() -> None:
             rows = reference_rows(threads)
             (data / str(size) / "rows.json").write_text(json.dumps(rows), encoding="utf-8")
             write_fixture(rows, data / str(size) / "fixture.json")
-        urls = [f"sqlite:///{data / 'bench.sqlite3'}"]
+        urls = [] if args.no_sqlite else [f"sqlite:///{data / 'bench.sqlite3'}"]
         if not args.no_postgres:
             recreate_pg(args.pg_url)
             urls.append(args.pg_url)

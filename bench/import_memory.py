@@ -5,9 +5,8 @@
 Writes a Disqus export of about --mb megabytes (posts of ~2,000 threads of
 up to 300 comments, scattered through the file as real exports are) into a
 temporary directory, imports it into a fresh SQLite database in a child
-process and prints that process's peak RSS (getrusage ru_maxrss) and the
-peak of the process it forks to parse the second half, beside the
-peak of the same child importing a file one tenth the size: if memory grew
+process and prints that process's peak RSS (getrusage ru_maxrss) beside
+the peak of the same child importing a file one tenth the size: if memory grew
 with the file, the two peaks would differ by about ten times. The file is
 deleted afterwards.
 """
@@ -34,14 +33,12 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from pathlib import Path
-from threads.services import threads_import_file
+from threads.services import threads_import_from_file
 start = time.perf_counter()
-report = threads_import_file(path=Path(sys.argv[1]))
+report = threads_import_from_file(path=Path(sys.argv[1]))
 took = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-# The process that parsed the file's second half (disqus._read_in_halves).
-child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(report.comments_new, report.threads_new, took, peak_kib, child_kib)
+print(report.comments_new, report.threads_new, took, peak_kib)
 """
 
 
@@ -102,7 +99,7 @@ def write_export(path: Path, target_bytes: int, seed: int = 1) -> int:
     return posts
 
 
-def measure(path: Path, workdir: Path) -> tuple[int, int, float, int, int]:
+def measure(path: Path, workdir: Path) -> tuple[int, int, float, int]:
     db = workdir / f"{path.stem}.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "LOG_LEVEL": "WARNING"}
     env.setdefault("SECRET_KEY", "bench-only")
@@ -113,8 +110,8 @@ def measure(path: Path, workdir: Path) -> tuple[int, int, float, int, int]:
         env=env,
         check=True,
     )
-    comments, threads, took, peak, child = out.stdout.split()
-    return int(comments), int(threads), float(took), int(peak), int(child)
+    comments, threads, took, peak = out.stdout.split()
+    return int(comments), int(threads), float(took), int(peak)
 
 
 def main() -> None:
@@ -133,16 +130,16 @@ def main() -> None:
                 f"in {time.perf_counter() - start:.0f}s",
                 file=sys.stderr,
             )
-            comments, threads, took, peak, child = measure(path, workdir)
+            comments, threads, took, peak = measure(path, workdir)
             assert comments == posts, (comments, posts)
-            rows.append((path.stat().st_size, comments, threads, took, peak, child))
+            rows.append((path.stat().st_size, comments, threads, took, peak))
             path.unlink()
-    print("| file | comments | threads | import s | comments/s | peak RSS | its reader child |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for size, comments, threads, took, peak, child in rows:
+    print("| file | comments | threads | import s | comments/s | peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for size, comments, threads, took, peak in rows:
         print(
             f"| {size / 1e6:.0f} MB | {comments:,} | {threads:,} | {took:.0f} | "
-            f"{comments / took:,.0f} | {peak / 1024:.0f} MiB | {child / 1024:.0f} MiB |"
+            f"{comments / took:,.0f} | {peak / 1024:.0f} MiB |"
         )
 
 

@@ -110,7 +110,7 @@ def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
     from moderation.models import ToxicityScore
     from moderation.scoring.pipeline import scoring_publish_batches
     from threads.models import Comment
-    from threads.services import threads_import_file
+    from threads.services import threads_import_from_file
 
     document = {"threads": [{"external_id": f"bench{t}", "comments": [
         {"external_id": f"c{i}", "body": body} for i, body in enumerate(texts[t::10])
@@ -121,7 +121,7 @@ def bench_e2e(checkpoint: Path, hf_dir: Path, texts: list[str], precision: str,
         call_command("migrate", verbosity=0)
         for name, doc in (("bench.json", document), ("warm.json", warm)):
             (SCRATCH / name).write_text(json.dumps(doc), encoding="utf-8")
-            threads_import_file(path=SCRATCH / name)
+            threads_import_from_file(path=SCRATCH / name)
 
     queue = f"tk-bench-{uuid.uuid4().hex[:8]}"
     app.conf.broker_url = broker

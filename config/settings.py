@@ -199,13 +199,6 @@ SCORING_TORCH_THREADS = int(os.environ.get("SCORING_TORCH_THREADS", "1"))
 SCORING_TASK_BATCH = int(os.environ.get("SCORING_TASK_BATCH", "64"))
 # Enqueue scoring when an import or edit commits (off in most tests).
 SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
-# Imports parse the next threads in a forked child process while storing the
-# last (threads/importers/readahead.py): auto = where there are 2+ cores.
-IMPORT_READ_AHEAD = os.environ.get("IMPORT_READ_AHEAD", "auto")
-if IMPORT_READ_AHEAD not in ("auto", "on", "off"):
-    raise ImproperlyConfigured(
-        f"IMPORT_READ_AHEAD must be auto, on or off, not {IMPORT_READ_AHEAD!r}"
-    )
 # JSON objects label -> threshold; unset labels keep the defaults in
 # moderation/scoring/labels.py. Auto-hide is off unless a label is given here.
 MODERATION_REVIEW_THRESHOLDS = env_json("MODERATION_REVIEW_THRESHOLDS", {})

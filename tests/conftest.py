@@ -18,7 +18,7 @@ from tests.helpers import (
     thread_document,
 )
 from threads.models import Comment, Thread
-from threads.services import threads_import_file
+from threads.services import threads_import_from_file
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,7 @@ def import_json(tmp_path):
     def run(document, name="import.json", **kwargs):
         path = tmp_path / name
         path.write_text(json.dumps(document), encoding="utf-8")
-        return threads_import_file(path=path, **kwargs)
+        return threads_import_from_file(path=path, **kwargs)
 
     return run
 

@@ -34,7 +34,7 @@ from factory.django import DjangoModelFactory, Password
 from moderation.models import ToxicityScore
 from threads.importers.base import content_hash
 from threads.models import Author, Comment, Thread
-from threads.services import threads_import_file
+from threads.services import threads_import_from_file
 from threads.tree import SEGMENT_WIDTH
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -170,7 +170,7 @@ def thread_document(external_id: str, bodies: list[str], *, nested: bool = False
 def import_threads(tmp_path: Path, threads: list[dict], name: str = "seed.json") -> None:
     path = tmp_path / name
     path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
-    threads_import_file(path=path)
+    threads_import_from_file(path=path)
 
 
 

@@ -120,13 +120,13 @@ def _import(bodies: list[str], external_id: str) -> list[int]:
     import json
     import tempfile
 
-    from threads.services import threads_import_file
+    from threads.services import threads_import_from_file
 
     document = {"threads": [{"external_id": external_id, "comments": [
         {"external_id": f"c{i}", "body": body} for i, body in enumerate(bodies)]}]}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(document, handle)
-    threads_import_file(path=Path(handle.name))
+    threads_import_from_file(path=Path(handle.name))
     os.unlink(handle.name)
     return list(Comment.objects.filter(thread__external_id=external_id)
                 .order_by("pk").values_list("pk", flat=True))

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from threads.importers import ImportFailure, read_path, sniff
 from threads.importers.html_text import html_to_text
 from threads.models import Author, Comment, Thread
-from threads.services import threads_import_file
+from threads.services import threads_import_from_file
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "exports"
 DSQ = "{http://disqus.com}"
@@ -66,7 +66,7 @@ def snapshot() -> list[tuple]:
 def assert_idempotent(path: Path, **kwargs) -> None:
     before = snapshot()
     threads = Thread.objects.count()
-    report = threads_import_file(path=path, **kwargs)
+    report = threads_import_from_file(path=path, **kwargs)
     assert report.comments_new == 0 and report.comments_updated == 0
     assert report.threads_new == 0 and report.threads_updated == 0
     assert Thread.objects.count() == threads
@@ -111,7 +111,7 @@ def test_disqus_sample(name):
     path = DATA / name
     assert sniff(path) == "disqus"
     threads, posts, states = disqus_expectations(path)
-    report = threads_import_file(path=path)
+    report = threads_import_from_file(path=path)
     assert set(Thread.objects.filter(source="disqus").values_list("external_id", flat=True)) == (
         threads | set(posts)
     )
@@ -130,7 +130,7 @@ def test_disqus_sample(name):
 
 
 def test_disqus_keeps_markup_and_plain_text_and_reports_orphans():
-    report = threads_import_file(path=DATA / "isso_tests_disqus.xml")
+    report = threads_import_from_file(path=DATA / "isso_tests_disqus.xml")
     reply = Comment.objects.get(external_id="5")
     assert reply.body_html == "<p>Hello, World.</p>"
     assert reply.body == "Hello, World."
@@ -144,7 +144,7 @@ def test_disqus_keeps_markup_and_plain_text_and_reports_orphans():
 
 
 def test_disqus_same_email_is_one_author_and_never_stored_in_clear():
-    threads_import_file(path=DATA / "isso_tests_disqus.xml")
+    threads_import_from_file(path=DATA / "isso_tests_disqus.xml")
     # user1@ wrote posts 4, 5, 6, 9, 11 in threads 2 and 1337, under different names.
     authors = {Comment.objects.get(external_id=k).author_id for k in ("4", "6", "11")}
     assert len(authors) == 1
@@ -178,7 +178,7 @@ def test_disqus_scattered_posts_are_grouped_by_thread(tmp_path):
 
 def test_disqus_malformed_sample_names_line_and_column_and_changes_nothing():
     with pytest.raises(ImportFailure) as info:
-        threads_import_file(path=DATA / "remark42_testdata_disqus.xml")
+        threads_import_from_file(path=DATA / "remark42_testdata_disqus.xml")
     assert info.value.location == "line 1 column 1"
     assert "malformed XML" in info.value.reason
     assert Thread.objects.count() == 0 and Comment.objects.count() == 0
@@ -195,9 +195,9 @@ def test_disqus_bad_flag_is_a_skippable_record(tmp_path):
         encoding="utf-8",
     )
     with pytest.raises(ImportFailure, match="post dsq:id=p2.*isSpam"):
-        threads_import_file(path=path)
+        threads_import_from_file(path=path)
     assert Comment.objects.count() == 0
-    report = threads_import_file(path=path, skip_invalid=True)
+    report = threads_import_from_file(path=path, skip_invalid=True)
     assert report.comments_new == 1 and len(report.skipped) == 1
 
 
@@ -235,7 +235,7 @@ def test_wxr_sample(name):
     path = DATA / name
     assert sniff(path) == "wxr"
     items = wxr_expectations(path)
-    report = threads_import_file(path=path)
+    report = threads_import_from_file(path=path)
     assert report.comments_new == sum(len(p) for p, _ in items.values())
     for key, (parents, approved) in items.items():
         comments = stored("wxr", key)
@@ -249,9 +249,9 @@ def test_wxr_sample(name):
 
 
 def test_wxr_states_and_text():
-    threads_import_file(path=DATA / "wordpress-importer_theme-unit-test-data.xml")
+    threads_import_from_file(path=DATA / "wordpress-importer_theme-unit-test-data.xml")
     assert Comment.objects.filter(source_state="wxr:0", state="pending").exists()
-    multiline = threads_import_file(path=DATA / "isso_tests_wordpress.xml")
+    multiline = threads_import_from_file(path=DATA / "isso_tests_wordpress.xml")
     assert multiline.comments_new == 8
     comment = Comment.objects.get(thread__url="http://example.tld/2014/test/", external_id="10")
     assert comment.body == (
@@ -287,7 +287,7 @@ def test_reddit_sample(name):
     path = DATA / name
     assert sniff(path) == "reddit"
     post, parents, bodies, listed = reddit_expectations(path)
-    report = threads_import_file(path=path)
+    report = threads_import_from_file(path=path)
     thread = Thread.objects.get(source="reddit", external_id=post["id"])
     assert thread.title == post["title"]
     comments = stored("reddit", post["id"])
@@ -304,7 +304,7 @@ def test_reddit_sample(name):
 
 
 def test_reddit_deleted_comments_are_kept_and_not_attributed():
-    threads_import_file(path=DATA / "reddit_3hahrw_funny_thread.json")
+    threads_import_from_file(path=DATA / "reddit_3hahrw_funny_thread.json")
     deleted = Comment.objects.filter(body="[deleted]")
     assert deleted.count() == 6
     assert all(c.source_state == "reddit:deleted" and c.author_id is None for c in deleted)
@@ -318,7 +318,7 @@ def test_conversations_sample():
     assert sniff(path) == "conversations"
     with gzip.open(path, "rt", encoding="utf-8") as stream:
         document = json.load(stream)
-    report = threads_import_file(path=path)
+    report = threads_import_from_file(path=path)
     assert Thread.objects.filter(source="conversations").count() == len(document)
     assert report.comments_new == sum(len(c) for c in document)
     for conversation in document[:50] + document[100:120]:
@@ -344,7 +344,7 @@ def test_conversations_flat_utterances(tmp_path):
     ]
     path.write_text(json.dumps(rows), encoding="utf-8")
     assert sniff(path) == "conversations"
-    threads_import_file(path=path)
+    threads_import_from_file(path=path)
     assert_tree(stored("conversations", "c1"), {"u1": None, "u2": "u1"})
     assert_idempotent(path)
 
@@ -372,7 +372,7 @@ def test_csv_scattered_rows_extra_columns(tmp_path):
         ],
     )
     assert sniff(path) == "csv"
-    report = threads_import_file(path=path)
+    report = threads_import_from_file(path=path)
     assert report.threads_new == 2 and report.comments_new == 4
     comments = stored("csv", "t1")
     assert_tree(comments, {"1": None, "2": "1", "3": "2"})
@@ -387,13 +387,13 @@ def test_csv_missing_column_and_bad_row(tmp_path):
     path = tmp_path / "bad.csv"
     write_csv(path, [["thread_id", "comment_id", "text"], ["t", "1", "x"]])
     with pytest.raises(ImportFailure, match="missing column.*body"):
-        threads_import_file(path=path, fmt="csv")
+        threads_import_from_file(path=path, fmt="csv")
     write_csv(
         path,
         [["thread_id", "comment_id", "body", "created_at"], ["t", "1", "x", "not a date"]],
     )
     with pytest.raises(ImportFailure) as info:
-        threads_import_file(path=path)
+        threads_import_from_file(path=path)
     assert info.value.location == "row 1 (line 2)"
 
 
@@ -432,7 +432,7 @@ def test_hostile_xml_is_refused_and_changes_nothing(tmp_path, text, fmt, line):
     path.write_text(text, encoding="utf-8")
     assert sniff(path) == fmt
     with pytest.raises(ImportFailure) as info:
-        threads_import_file(path=path, skip_invalid=True)
+        threads_import_from_file(path=path, skip_invalid=True)
     assert "refused" in info.value.reason and "DTD" in info.value.reason
     assert info.value.location.startswith(f"line {line} ")
     assert Thread.objects.count() == 0 and Comment.objects.count() == 0
@@ -459,7 +459,7 @@ def test_invalid_utf8_names_the_byte_offset(tmp_path, fmt):
     path = tmp_path / "bad"
     path.write_bytes(data)
     with pytest.raises(ImportFailure) as info:
-        threads_import_file(path=path, fmt=fmt)
+        threads_import_from_file(path=path, fmt=fmt)
     assert info.value.location == f"byte offset {len(heads[fmt])}"
     assert "UTF-8" in info.value.reason
 
@@ -469,7 +469,7 @@ def test_gzip_is_read_transparently(tmp_path):
     sample = DATA / "reddit_2gmzqe_redditdev_tiny_thread.json"
     path.write_bytes(gzip.compress(sample.read_bytes()))
     assert sniff(path) == "reddit"
-    assert threads_import_file(path=path).comments_new == 2
+    assert threads_import_from_file(path=path).comments_new == 2
 
 
 def test_format_can_be_forced_from_the_command(tmp_path, capsys):

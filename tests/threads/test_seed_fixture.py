@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from threads.models import Comment, Thread
-from threads.services import threads_import_file
+from threads.services import threads_import_from_file
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ SEED_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "seed_threads.json"
 
 
 def test_seed_fixture_imports_seventeen_articles_and_the_comment_tree():
-    report = threads_import_file(path=SEED_FIXTURE)
+    report = threads_import_from_file(path=SEED_FIXTURE)
     assert report.threads_new == 17 and not report.warnings
     per_file = {}
     for external_id in Thread.objects.values_list("external_id", flat=True):
@@ -29,4 +29,4 @@ def test_seed_fixture_imports_seventeen_articles_and_the_comment_tree():
     pillars = comments.get(body__startswith='" The primary pillars of Nazis')
     assert pillars.parent.body.startswith("Disagree.")
     assert Comment.objects.exclude(thread=commented).count() == 0
-    assert threads_import_file(path=SEED_FIXTURE).comments_unchanged == 81
+    assert threads_import_from_file(path=SEED_FIXTURE).comments_unchanged == 81

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from threads.importers.base import CommentRecord, ThreadRecord
 from threads.models import Comment
 from threads.selectors import comment_ancestors, comment_subtree, thread_comments
-from threads.services import ImportReport, thread_import
+from threads.services import ImportReport, thread_import_from_record
 from threads.tree import FLAT_DEPTH, Node, TreeError, assign_paths
 
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
@@ -87,7 +87,7 @@ def test_path_order_is_depth_first_order(nodes):
         # Arrival order must not matter: import children before their parents.
         record = record_for(nodes)
         record.comments.reverse()
-        thread = thread_import(record=record, report=ImportReport(), path="generated")
+        thread = thread_import_from_record(record=record, report=ImportReport(), path="generated")
         stored = [(c.external_id, c.depth) for c in thread_comments(thread=thread)]
         assert stored == expected_depth_first(nodes)
         # Every subtree is exactly the contiguous run of descendants.
@@ -130,7 +130,9 @@ def test_deep_tree_past_flat_depth_keeps_depth_first_order_and_selectors():
     nodes = chain_with_branches(
         FLAT_DEPTH + 30, branch_at=[3, FLAT_DEPTH - 1, FLAT_DEPTH + 5, FLAT_DEPTH + 20]
     )
-    thread = thread_import(record=record_for(nodes), report=ImportReport(), path="generated")
+    thread = thread_import_from_record(
+        record=record_for(nodes), report=ImportReport(), path="generated"
+    )
     stored = [(c.external_id, c.depth) for c in thread_comments(thread=thread)]
     assert stored == expected_depth_first(nodes)
     deep = Comment.objects.get(thread=thread, external_id=f"c{FLAT_DEPTH + 10:05d}")
@@ -152,7 +154,7 @@ def test_deep_tree_past_flat_depth_keeps_depth_first_order_and_selectors():
 def test_ten_thousand_deep_chain_imports_without_recursion(tmp_path):
     import json
 
-    from threads.services import threads_import_file
+    from threads.services import threads_import_from_file
 
     depth = 10_000
     comments = [
@@ -161,7 +163,7 @@ def test_ten_thousand_deep_chain_imports_without_recursion(tmp_path):
     ]
     path = tmp_path / "chain.json"
     path.write_text(json.dumps({"threads": [{"external_id": "deep", "comments": comments}]}))
-    report = threads_import_file(path=path)
+    report = threads_import_from_file(path=path)
     assert report.comments_new == depth
     last = Comment.objects.get(external_id=str(depth - 1))
     assert last.depth == depth - 1
@@ -169,4 +171,4 @@ def test_ten_thousand_deep_chain_imports_without_recursion(tmp_path):
         Comment.objects.filter(thread=last.thread).order_by("path").values_list("depth", flat=True)
     )
     assert ordered == list(range(depth))
-    assert threads_import_file(path=path).comments_unchanged == depth
+    assert threads_import_from_file(path=path).comments_unchanged == depth

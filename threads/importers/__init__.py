@@ -27,12 +27,6 @@ READERS: dict[str, Reader] = {
     "conversations": conversations.read,
 }
 
-# Readers that take in the whole file before their first thread (they spool
-# posts by thread): reading them ahead in another process gains nothing, as
-# the import waits for the whole file anyway and then pays to copy every
-# record across (readahead.py reads these in-process).
-WHOLE_FILE_READERS = {"disqus", "csv"}
-
 # File endings an `import_threads DIRECTORY` walk picks up (`.gz`: any of them
 # compressed; the content decides the format).
 IMPORTABLE_SUFFIXES = {".json", ".jsonl", ".ndjson", ".xml", ".csv", ".gz"}

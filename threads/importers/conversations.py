@@ -40,7 +40,7 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
         for index, element in iter_json_array(path):
             location = f"[{index}]"
             if isinstance(element, dict) and "id" in element and "parent_id" in element:
-                # A flat utterance: group by conversation_id on disk.
+                # A flat utterance: group by conversation_id (spool.py).
                 key = _text(element.get("conversation_id"))
                 if not key:
                     yield InvalidRecord(

@@ -4,7 +4,7 @@ Columns (case-insensitive, in any order; other columns are ignored):
 `thread_id`, `comment_id`, `body` (required); `thread_title`, `thread_url`,
 `parent_id` (empty = top level), `author`, `created_at` (ISO 8601 or Unix
 seconds; no zone = UTC). Rows of one thread may be scattered through the
-file: they are spooled to disk by thread (spool.py) and yielded one thread
+file: they are spooled by thread (spool.py) and yielded one thread
 at a time after the whole file has been read.
 """
 

@@ -9,25 +9,17 @@ the source's flags in `source_state`. IP addresses are never read.
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
-from .forking import forking_allowed, start_child, stop_child
 from .html_text import html_to_text
-from .source import Segment
 from .spool import Spool
-from .xmlstream import child_fields, field_text, iter_elements, local_name, split_halves
+from .xmlstream import child_fields, field_text, iter_elements, local_name
 
 SOURCE = "disqus"
-# Files smaller than this are read in one pass: forking and merging would
-# cost more than the half saved.
-HALVES_MIN_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -41,10 +33,8 @@ class _ThreadHead:
 
 
 def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
-    halves = _read_in_halves(path)
-    with halves or Spool() as spool:
-        if halves is None:
-            yield from _spool_posts(iter_elements(path, depth=1), spool, path)
+    with Spool() as spool:
+        yield from _spool_posts(iter_elements(path, depth=1), spool, path)
         for key, head, comments in spool.groups():
             yield _thread(key, head, comments, path)
 
@@ -82,72 +72,6 @@ def _spool_posts(
                 yield InvalidRecord(exc.location, exc.reason)
                 continue
             spool.add(thread_key, comment)
-
-
-def _read_in_halves(path: Path) -> Spool | None:
-    """Every post spooled, the file's two halves parsed at once in two processes.
-
-    Nothing can be stored before the last post is read (any post may belong
-    to any thread), so on a machine with two cores a large export is read
-    twice as fast by parsing its second half in a forked child process, which
-    spools it to a file that is merged here. Only for a file that reads
-    cleanly: None (and nothing kept) when the file is small or compressed,
-    forking is not allowed (forking.py), the split is not between two
-    top-level elements, or either half has a bad record or fails to parse;
-    the caller then reads the file in one pass, which reports exactly what
-    and where.
-    """
-    if path.stat().st_size < HALVES_MIN_BYTES or not forking_allowed():
-        return None
-    halves = split_halves(path, "post")
-    if halves is None:
-        return None
-    head, tail = halves
-    with tempfile.TemporaryDirectory(prefix="threadkeeper-disqus-") as folder:
-        tail_file = Path(folder) / "tail.sqlite3"
-        child, receive = start_child(
-            _spool_tail, (path, tail, tail_file), name="threadkeeper-disqus-half"
-        )
-        spool = Spool()
-        try:
-            answer = None
-            if _spool_cleanly(iter_elements(path, depth=1, segments=head), spool, path):
-                with contextlib.suppress(EOFError):  # EOF: the child died
-                    answer = receive.recv()
-            if answer == "clean":
-                child.join()  # it has saved and said so: it is on its way out
-                spool.merge(tail_file)
-                return spool
-            spool.close()
-            return None
-        except BaseException:
-            spool.close()
-            raise
-        finally:
-            # Not waited for when the halves are given up: killed at once.
-            stop_child(child, receive, wait=0)
-
-
-def _spool_cleanly(elements: Iterator[ET.Element], spool: Spool, path: Path) -> bool:
-    try:
-        return next(_spool_posts(elements, spool, path), None) is None
-    except ImportFailure:
-        return False
-
-
-def _spool_tail(path: Path, segments: list[Segment], target: Path, send: Connection) -> None:
-    # In the child: spool the second half to `target`, say whether it was clean.
-    try:
-        with Spool(file=target) as spool:
-            clean = _spool_cleanly(iter_elements(path, depth=1, segments=segments), spool, path)
-            if clean:
-                spool.save()
-        send.send("clean" if clean else "unclean")
-    except BaseException:
-        with contextlib.suppress(OSError):
-            send.send("unclean")
-    finally:
-        send.close()
 
 
 def _thread(
@@ -226,6 +150,6 @@ def _flag(fields: dict[str, ET.Element], name: str, location: str, path: Path) -
 def _dsq_id(elem: ET.Element) -> str:
     """The first attribute whose local name is `id` (`dsq:id`), stripped."""
     for name, value in elem.items():
-        if name == "id" or name.endswith("}id"):  # = local_name(name) == "id", uncached
+        if local_name(name) == "id":
             return value.strip()
     return ""

@@ -72,68 +72,12 @@ class Utf8CheckedReader(io.RawIOBase):
         super().close()
 
 
-# A piece of a file to read: literal bytes, or the file's bytes [start, end)
-# (end None: to the end of the file).
-Segment = bytes | tuple[int, int | None]
-
-
-class _SegmentReader(io.RawIOBase):
-    """The bytes of `segments` of a plain (not gzipped) file, one after another."""
-
-    def __init__(self, path: Path, segments: list[Segment]) -> None:
-        super().__init__()
-        self._file = path.open("rb")
-        self._pending = list(segments)
-        self._literal = b""
-        self._left: int | None = 0  # bytes left in the current file range
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        while True:
-            if self._literal:
-                n = min(len(buffer), len(self._literal))
-                buffer[:n] = self._literal[:n]
-                self._literal = self._literal[n:]
-                return n
-            if self._left is None or self._left > 0:
-                want = len(buffer) if self._left is None else min(len(buffer), self._left)
-                data = self._file.read(want)
-                if data:
-                    if self._left is not None:
-                        self._left -= len(data)
-                    buffer[: len(data)] = data
-                    return len(data)
-                self._left = 0
-            if not self._pending:
-                return 0
-            segment = self._pending.pop(0)
-            if isinstance(segment, bytes):
-                self._literal = segment
-            else:
-                start, end = segment
-                self._file.seek(start)
-                self._left = None if end is None else end - start
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
 @contextmanager
-def open_source(path: Path, segments: list[Segment] | None = None) -> Iterator[BinaryIO]:
-    """The file's bytes, decompressed when gzipped and checked to be UTF-8.
-
-    With `segments`, only those pieces of a plain file, in that order (for
-    reading an XML file in two halves: see disqus.py).
-    """
-    if segments is not None:
-        raw: BinaryIO = _SegmentReader(path, segments)  # type: ignore[assignment]
-    else:
-        raw = (
-            gzip.open(path, "rb") if is_gzip(path) else path.open("rb")  # noqa: SIM115
-        )  # type: ignore[assignment]
+def open_source(path: Path) -> Iterator[BinaryIO]:
+    """The file's bytes, decompressed when gzipped and checked to be UTF-8."""
+    raw: BinaryIO = (
+        gzip.open(path, "rb") if is_gzip(path) else path.open("rb")  # noqa: SIM115
+    )  # type: ignore[assignment]
     checked = io.BufferedReader(Utf8CheckedReader(raw, path), buffer_size=CHUNK)
     try:
         yield checked  # type: ignore[misc]
@@ -141,8 +85,6 @@ def open_source(path: Path, segments: list[Segment] | None = None) -> Iterator[B
         raise ImportFailure(path, "", f"cannot read the compressed file: {exc}") from None
     finally:
         checked.close()
-
-
 
 
 def read_head(path: Path, size: int) -> bytes:

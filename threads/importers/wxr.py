@@ -6,7 +6,7 @@ its `<wp:comment>` elements are the comments, linked by `wp:comment_parent`
 (0 = top level). Items are streamed one at a time. Attachments and menu
 entries without comments are skipped.
 `wp:comment_approved` is kept in `source_state`; spam and trash are hidden,
-everything else starts pending (see docs/import-formats-exports.md). Comment
+everything else starts pending (see docs/import-formats.md). Comment
 author IPs are never read.
 """
 
@@ -145,8 +145,7 @@ _PREFIXES = (
 
 @functools.lru_cache(maxsize=4096)
 def _name(tag: str) -> str:
-    """`uri}local` (expat's spelling, see xmlstream) -> `prefix:local` with WXR's usual
-    prefixes, whatever the URI version."""
+    """`{uri}local` -> `prefix:local` with WXR's usual prefixes, whatever the URI version."""
     uri, namespaced, local = tag.partition("}")
     if not namespaced:
         return tag

@@ -2,9 +2,8 @@
 
 `iter_elements` yields each complete element at one depth of the document
 (Disqus `<thread>`/`<post>` under the root, WXR `<item>` under `<channel>`)
-and throws it away once the caller is done with it: the tree being built
-never holds more than the elements completed within one read (CHUNK bytes)
-and the ones still open (or last in their parent, see _detach_complete).
+and cuts it out of the tree once it is handed over, so the tree never holds
+more than the elements still open and the last one read.
 
 Refused, with an ImportFailure naming line and column, before anything is
 stored: any DTD (real exports have none; it is how XXE and entity-expansion
@@ -14,73 +13,73 @@ bombs arrive), entity declarations, external references, and malformed XML.
 from __future__ import annotations
 
 import functools
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from xml.parsers import expat as pyexpat
 
 import defusedxml
 import defusedxml.ElementTree as DET
 
 from .base import ImportFailure
-from .source import Segment, is_gzip, open_source
+from .source import open_source
 
 CHUNK = 64 * 1024
-_C_NO_OP = set().clear  # takes no arguments, does nothing, costs no Python frame
 
 
-def iter_elements(
-    path: Path, depth: int, segments: list[Segment] | None = None
-) -> Iterator[ET.Element]:
-    """Each complete element `depth` levels below the root (the root is 0).
+class _Builder:
+    """A TreeBuilder target that collects the elements completed at `depth`.
 
-    `segments`: parse only those pieces of the file (see open_source).
-
-    Tags and attribute names are expat's spelling, `uri}local` (not
-    ElementTree's `{uri}local`); `local_name` reads either.
+    An element is collected at the next event after its end, once the text
+    that follows it (its tail) is known, and cut out of its parent then.
     """
-    # defusedxml's parser installs the refusals (DTD, entity declarations,
-    # external references) on its expat parser. Element events then go from
-    # expat straight into the C TreeBuilder, with no Python call per tag (that
-    # was more than the rest of the XML parsing put together); with
-    # ordered_attributes off expat hands over attributes as the dict
-    # TreeBuilder.start takes.
-    builder = ET.TreeBuilder()
+
+    def __init__(self, depth: int) -> None:
+        self._tree = ET.TreeBuilder()
+        self._depth = depth
+        self._open: list[ET.Element] = []
+        self._ended: ET.Element | None = None
+        self.complete: list[ET.Element] = []
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        elem = self._tree.start(tag, attrib)
+        self._collect()
+        self._open.append(elem)
+
+    def end(self, tag: str) -> None:
+        elem = self._tree.end(tag)
+        self._collect()
+        self._open.pop()
+        if len(self._open) == self._depth:
+            self._ended = elem
+
+    def data(self, text: str) -> None:
+        self._tree.data(text)
+
+    def close(self) -> None:
+        self._tree.close()
+        self._collect()
+
+    def _collect(self) -> None:
+        if self._ended is not None:
+            self.complete.append(self._ended)
+            if self._open:
+                self._open[-1].remove(self._ended)
+            self._ended = None
+
+
+def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
+    """Each complete element `depth` levels below the root (the root is 0)."""
+    builder = _Builder(depth)
     parser = DET.DefusedXMLParser(
         target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
-    expat = parser.parser
-    expat.ordered_attributes = 0
-    root: ET.Element | None = None
-
-    def first_start(tag: str, attrib: dict[str, str]) -> ET.Element:
-        # The one Python call: keep hold of the root, then hand over to C.
-        nonlocal root
-        root = builder.start(tag, attrib)
-        expat.StartElementHandler = builder.start
-        return root
-
-    expat.StartElementHandler = first_start
-    expat.EndElementHandler = builder.end
-    # `<![CDATA[` and `]]>` (around nearly every comment body) would each go to
-    # the Python default handler, kept for its entity checks; a C no-op takes
-    # them instead. The section's text still reaches TreeBuilder.data.
-    expat.StartCdataSectionHandler = expat.EndCdataSectionHandler = _C_NO_OP
-    with open_source(path, segments) as stream:
+    with open_source(path) as stream:
         try:
-            while True:
-                chunk = stream.read(CHUNK)
-                if chunk:
-                    parser.feed(chunk)
-                else:
-                    parser.close()
-                if root is not None:
-                    for elem in _detach_complete(root, depth, final=not chunk):
-                        yield elem
-                        elem.clear()  # in case the caller keeps a reference
-                if not chunk:
-                    return
+            while chunk := stream.read(CHUNK):
+                parser.feed(chunk)
+                yield from _take(builder.complete)
+            parser.close()
+            yield from _take(builder.complete)
         except ET.ParseError as exc:
             line, column = exc.position
             raise ImportFailure(
@@ -90,130 +89,12 @@ def iter_elements(
             raise ImportFailure(path, _position(parser), _refusal(exc)) from None
 
 
-class _Stop(Exception):
-    pass
-
-
-def split_halves(path: Path, tag: str) -> tuple[list[Segment], list[Segment]] | None:
-    """Two halves of a plain XML file to parse apart, split before a top-level `<tag`.
-
-    The first half is the bytes up to the split, closed with the root's end
-    tag; the second is everything up to the end of the root's start tag (the
-    prolog too), then the bytes from the split on. Each is a document of its
-    own, and together they hold the root's children exactly once.
-
-    The split is only a candidate found by searching bytes: it may fall
-    inside a CDATA section, a comment or an element. Parsing the first half
-    settles it, as that half is well-formed only if the split lies between
-    two children of the root. A caller must therefore fall back to reading
-    the whole file in one pass when either half fails to parse (which also
-    gives exact error positions). None: gzipped, a DTD, or no candidate.
-    """
-    if is_gzip(path):
-        return None
-    start = _root_start_tag(path)
-    if start is None:
-        return None
-    root_end, name = start
-    size = path.stat().st_size
-    pattern = re.compile(rb"<" + re.escape(tag.encode()) + rb"[\s>/]")
-    with path.open("rb") as stream:
-        stream.seek(max(size // 2, root_end))
-        offset = stream.tell()
-        carry = b""
-        while True:
-            chunk = stream.read(CHUNK)
-            if not chunk:
-                return None
-            data = carry + chunk
-            found = pattern.search(data)
-            if found:
-                split = offset - len(carry) + found.start()
-                break
-            carry = data[-len(tag) - 2 :]
-            offset += len(chunk)
-    head: list[Segment] = [(0, split), b"</" + name + b">"]
-    tail: list[Segment] = [(0, root_end), (split, None)]
-    return head, tail
-
-
-def _root_start_tag(path: Path) -> tuple[int, bytes] | None:
-    """(offset just past the root element's start tag, its name as written), or None."""
-    with path.open("rb") as stream:
-        head = stream.read(CHUNK)
-    parser = pyexpat.ParserCreate()
-    found: list[tuple[int, str]] = []
-
-    def start(name: str, attributes: dict[str, str]) -> None:
-        found.append((parser.CurrentByteIndex, name))
-        raise _Stop
-
-    def doctype(*args: object) -> None:
-        raise _Stop  # a DTD: left to the one-pass read, which refuses it
-
-    parser.StartElementHandler = start
-    parser.StartDoctypeDeclHandler = doctype
-    try:
-        parser.Parse(head, False)
-    except _Stop:
-        pass
-    except pyexpat.ExpatError:
-        return None
-    if not found:
-        return None
-    index, name = found[0]
-    # The tag ends at the first ">" outside a quoted attribute value.
-    quote = None
-    for position in range(index + 1, len(head)):
-        byte = head[position : position + 1]
-        if quote:
-            if byte == quote:
-                quote = None
-        elif byte in (b'"', b"'"):
-            quote = byte
-        elif byte == b">":
-            return position + 1, name.encode("utf-8")
-    return None
-
-
-def _detach_complete(root: ET.Element, depth: int, final: bool) -> list[ET.Element]:
-    """The complete elements at `depth`, in document order, cut out of the tree.
-
-    Without end events, which elements are complete is read off the tree's
-    shape: TreeBuilder appends an element to its parent when it starts, so
-    the elements still open are all on the chain of last children from the
-    root. Everything off that chain is complete; on it, an element may still
-    be open, so it waits until it has a younger sibling or the file has
-    ended (`final`). Cutting complete parts out keeps the tree as small as
-    one read; TreeBuilder only refers to elements on the chain.
-    """
-    if depth == 0:
-        return [root] if final else []
-    found: list[ET.Element] = []
-    node, level = root, 0
-    while level < depth:
-        keep_last = 0 if final else 1
-        done = node[: len(node) - keep_last]
-        if done:
-            del node[: len(done)]
-            if level + 1 == depth:
-                found.extend(done)
-            else:
-                for elem in done:
-                    found.extend(_at_depth(elem, depth - level - 1))
-        if final or not len(node):
-            break
-        node, level = node[-1], level + 1
-    return found
-
-
-def _at_depth(elem: ET.Element, depth: int) -> Iterator[ET.Element]:
-    """The descendants `depth` levels below `elem`, in document order."""
-    if depth == 0:
+def _take(elements: list[ET.Element]) -> Iterator[ET.Element]:
+    taken = elements[:]
+    elements.clear()
+    for elem in taken:
         yield elem
-    else:
-        for child in elem:
-            yield from _at_depth(child, depth - 1)
+        elem.clear()  # in case the caller keeps a reference
 
 
 def _reason(exc: ET.ParseError) -> str:
@@ -245,7 +126,7 @@ def _refusal(exc: Exception) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def local_name(tag: str) -> str:
-    """`uri}name` or `{uri}name` -> `name` (cached: an export repeats a few dozen tags)."""
+    """`{uri}name` -> `name` (cached: an export repeats a few dozen tags)."""
     return tag.rsplit("}", 1)[-1]
 
 

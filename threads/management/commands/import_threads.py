@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from threads.importers import READERS, ImportFailure, expand_paths
-from threads.services import threads_import_paths
+from threads.services import threads_import_from_files
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         # tqdm hides itself when stderr is not a terminal (CI, pipes).
         with tqdm(unit=" comments", disable=None, file=self.stderr._out, leave=False) as bar:
-            report = threads_import_paths(
+            report = threads_import_from_files(
                 paths=files,
                 fmt=options["format"],
                 skip_invalid=options["skip_invalid"],
