@@ -6,15 +6,10 @@ layout.
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from .models import Comment, Thread
+from .models import Comment
 from .tree import FLAT_DEPTH, SEGMENT_WIDTH, subtree_upper_bound
-
-
-def thread_comments(*, thread: Thread) -> QuerySet[Comment]:
-    """The whole thread in display order: one query on the (thread, path) index."""
-    return Comment.objects.filter(thread=thread).select_related("author").order_by("path")
 
 
 def comment_subtree(*, comment: Comment, include_self: bool = True) -> QuerySet[Comment]:
@@ -76,13 +71,3 @@ def comment_ancestors(*, comment: Comment) -> list[Comment]:
             if wanted_depth < FLAT_DEPTH:
                 break
     return upper_levels + list(reversed(chain))
-
-
-def thread_list() -> QuerySet[Thread]:
-    """Threads with comment counts per moderation state."""
-    return Thread.objects.annotate(
-        comment_count=Count("comments"),
-        pending_count=Count("comments", filter=Q(comments__state=Comment.State.PENDING)),
-        flagged_count=Count("comments", filter=Q(comments__state=Comment.State.FLAGGED)),
-        hidden_count=Count("comments", filter=Q(comments__state=Comment.State.HIDDEN)),
-    )

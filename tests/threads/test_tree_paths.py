@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from threads.importers.base import CommentRecord, ThreadRecord
 from threads.models import Comment
-from threads.selectors import comment_ancestors, comment_subtree, thread_comments
+from threads.selectors import comment_ancestors, comment_subtree
 from threads.services import ImportReport, thread_import_from_record
 from threads.tree import FLAT_DEPTH, Node, TreeError, assign_paths
 
@@ -88,10 +88,10 @@ def test_path_order_is_depth_first_order(nodes):
         record = record_for(nodes)
         record.comments.reverse()
         thread = thread_import_from_record(record=record, report=ImportReport(), path="generated")
-        stored = [(c.external_id, c.depth) for c in thread_comments(thread=thread)]
+        stored = list(thread.comments.order_by("path").values_list("external_id", "depth"))
         assert stored == expected_depth_first(nodes)
         # Every subtree is exactly the contiguous run of descendants.
-        by_ext = {c.external_id: c for c in thread_comments(thread=thread)}
+        by_ext = {c.external_id: c for c in thread.comments.all()}
         order = [ext for ext, _ in stored]
         for ext, depth in stored:
             start = order.index(ext)
@@ -133,7 +133,7 @@ def test_deep_tree_past_flat_depth_keeps_depth_first_order_and_selectors():
     thread = thread_import_from_record(
         record=record_for(nodes), report=ImportReport(), path="generated"
     )
-    stored = [(c.external_id, c.depth) for c in thread_comments(thread=thread)]
+    stored = list(thread.comments.order_by("path").values_list("external_id", "depth"))
     assert stored == expected_depth_first(nodes)
     deep = Comment.objects.get(thread=thread, external_id=f"c{FLAT_DEPTH + 10:05d}")
     assert deep.depth == FLAT_DEPTH + 10
