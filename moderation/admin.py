@@ -8,12 +8,15 @@ read-only; list pages run a fixed number of queries whatever the page size.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +25,7 @@ from django.utils.text import Truncator
 
 from threads.models import Comment, Thread
 
+from .dashboard.queue import with_body_preview
 from .decisions.accounts import MODERATE_PERMISSION
 from .decisions.services import comments_bulk_action_apply
 from .models import Action, Decision, ReasonCode, ToxicityScore
@@ -34,6 +38,25 @@ MAX_REFUSALS_SHOWN = 20
 SEEN_VERSION_FIELD = "_seen_version_{}"
 
 State = Comment.State
+
+
+def _preview(text: str) -> str:
+    """Plain text cut to COMMENT_PREVIEW_CHARS (escaped by admin; never marked safe)."""
+    limit = settings.COMMENT_PREVIEW_CHARS
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (cut at {limit} characters; the dashboard shows all)"
+
+
+class _CommentLabel:
+    """What admin's action checkbox reads of a comment (pk, str) without its body."""
+
+    def __init__(self, comment: Comment) -> None:
+        self.pk = comment.pk
+        self._text = f"{comment.external_id}: {comment.body_preview[:60]}"
+
+    def __str__(self) -> str:
+        return self._text
 
 
 class ModeratePermissionMixin:
@@ -196,10 +219,13 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
     inlines = [DecisionInline]
     list_per_page = 50
     # State changes only through the actions (services); nothing is edited by hand.
+    # The body and its source HTML as bounded previews (read cut in the
+    # database): a 50 MB comment must not make a 50 MB admin page. The
+    # dashboard's "show all" has the whole text.
     fields = ["thread", "parent", "external_id", "author", "author_name", "created_at",
-              "state", "needs_review", "toxicity", "toxicity_label", "version", "body",
-              "body_html", "source_state", "content_hash", "path", "depth", "imported_at",
-              "updated_at"]
+              "state", "needs_review", "toxicity", "toxicity_label", "version",
+              "body_preview_shown", "body_html_preview_shown", "source_state", "content_hash",
+              "path", "depth", "imported_at", "updated_at"]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest):
@@ -207,8 +233,9 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
         latest = ToxicityScore.objects.filter(
             comment=OuterRef("pk"), content_hash=OuterRef("content_hash")
         ).order_by("-scored_at")
-        return super().get_queryset(request).annotate(
-            score_model=Subquery(latest.values("model_key")[:1])
+        return with_body_preview(super().get_queryset(request)).annotate(
+            score_model=Subquery(latest.values("model_key")[:1]),
+            body_html_preview=Substr("body_html", 1, settings.COMMENT_PREVIEW_CHARS + 1),
         )
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -217,10 +244,23 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # read-only form; the actions below change state
 
+    def action_checkbox(self, obj: Comment):
+        # Django labels the checkbox with str(obj); Comment.__str__ reads the
+        # body, which this list leaves in the database: label it from the preview.
+        return super().action_checkbox(_CommentLabel(obj))
+
     @admin.display(description="Comment")
     def excerpt(self, obj: Comment) -> str:
         # Plain text: the admin escapes it. Never mark comment bodies safe.
-        return Truncator(" ".join(obj.body.split())).chars(80) or "(empty)"
+        return Truncator(" ".join(obj.body_preview.split())).chars(80) or "(empty)"
+
+    @admin.display(description="Body")
+    def body_preview_shown(self, obj: Comment) -> str:
+        return _preview(obj.body_preview)
+
+    @admin.display(description="Body html (source)")
+    def body_html_preview_shown(self, obj: Comment) -> str:
+        return _preview(obj.body_html_preview)
 
     @admin.display(description="Top score", ordering="toxicity")
     def top_score(self, obj: Comment) -> str:
@@ -306,10 +346,26 @@ CSV_COLUMNS = ["id", "created_at", "actor", "action", "from_state", "to_state", 
                "content_hash", "top_label", "top_score", "model_key", "threshold"]
 
 
+# What starts a formula in a spreadsheet cell (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula start right after something a spreadsheet may split cells or rows
+# on (, ; tab | CR LF), past any spaces or quotes: a program that splits on
+# ";" without honouring the quotes would see a cell starting there.
+_SPLIT_THEN_FORMULA = re.compile(r"""([,;\t|\r\n])([ "']*[=+\-@])""")
+
+
 def _csv_cell(value: object) -> object:
-    # Notes and ids are user-controlled: a leading =, +, -, @ would run as a
-    # formula in a spreadsheet (CSV injection), so such cells get a quote.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A cell that no spreadsheet runs as a formula, however it splits the line.
+
+    Notes, ids and titles are user-controlled. Every cell is also quoted
+    (csv.QUOTE_ALL, in export_csv); a cell starting with a formula character
+    gets a leading ', and so does a formula character after a separator
+    inside the cell.
+    """
+    if not isinstance(value, str):
+        return value
+    value = _SPLIT_THEN_FORMULA.sub(r"\1'\2", value)
+    if value.startswith(FORMULA_START):
         return "'" + value
     return value
 
@@ -331,6 +387,12 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["export_csv"]
     list_per_page = 100
 
+    def get_queryset(self, request: HttpRequest):
+        # The comment's excerpt cut in the database: the list never reads whole bodies.
+        return super().get_queryset(request).annotate(
+            comment_excerpt=Substr("comment__body", 1, 41)
+        ).defer("comment__body", "comment__body_html")
+
     @admin.display(description="By", ordering="actor__username")
     def who(self, obj: Decision) -> str:
         return obj.actor.get_username() if obj.actor else "system"
@@ -339,16 +401,16 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def comment_link(self, obj: Decision) -> str:
         url = reverse("admin:threads_comment_change", args=[obj.comment_id])
         return format_html('<a href="{}">#{} {}</a>', url, obj.comment_id,
-                           Truncator(obj.comment.body).chars(40))
+                           Truncator(obj.comment_excerpt).chars(40))
 
     @admin.action(description="Export selected decisions as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         rows = queryset.select_related("actor", "comment", "comment__thread").order_by(
             "created_at", "id"
-        )
+        ).defer("comment__body", "comment__body_html", "comment__thread__lead")
 
         def lines() -> Iterator[str]:
-            writer = csv.writer(_Echo())
+            writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
             yield writer.writerow(CSV_COLUMNS)
             # iterator(): a year of decisions streams without loading them all.
             for d in rows.iterator(chunk_size=2000):
@@ -368,8 +430,18 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ToxicityScore)
 class ToxicityScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["comment", "model_key", "top_label", "top_score", "scored_at"]
+    list_display = ["comment_excerpt", "model_key", "top_label", "top_score", "scored_at"]
     list_filter = ["model_key", "top_label"]
     list_select_related = ["comment"]
     search_fields = ["comment__body", "model_key"]
     raw_id_fields = ["comment"]
+
+    def get_queryset(self, request: HttpRequest):
+        # As Comment.__str__ shows, but cut in the database: no whole bodies read.
+        return super().get_queryset(request).annotate(
+            comment_start=Substr("comment__body", 1, 60)
+        ).defer("comment__body", "comment__body_html")
+
+    @admin.display(description="Comment", ordering="comment")
+    def comment_excerpt(self, obj: ToxicityScore) -> str:
+        return f"{obj.comment.external_id}: {obj.comment_start}"

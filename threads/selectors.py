@@ -6,6 +6,8 @@ layout.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 
 from .models import Comment
@@ -34,40 +36,45 @@ def comment_subtree(*, comment: Comment, include_self: bool = True) -> QuerySet[
     return queryset.select_related("author").order_by("path")
 
 
-def comment_ancestors(*, comment: Comment) -> list[Comment]:
-    """Ancestors from the top-level comment down to the parent."""
-    # A comment at depth d < FLAT_DEPTH has d + 1 segments; its ancestors are
-    # the d shorter prefixes.
-    levels = min(comment.depth, FLAT_DEPTH)
-    prefixes = [comment.path[: SEGMENT_WIDTH * n] for n in range(1, levels + 1)]
-    if comment.depth < FLAT_DEPTH:
-        ancestors = Comment.objects.filter(thread_id=comment.thread_id, path__in=prefixes)
-        return list(ancestors.select_related("author").order_by("path"))
-    # Deeper than FLAT_DEPTH (pathological chains): the nearest earlier comment
-    # at each shallower depth within the anchor's run is an ancestor.
-    anchor_path = comment.path[: FLAT_DEPTH * SEGMENT_WIDTH]
-    upper_levels = list(
-        Comment.objects.filter(thread_id=comment.thread_id, path__in=prefixes)
-        .select_related("author")
-        .order_by("path")
+@dataclass
+class AncestorWindow:
+    """Some of a comment's ancestors: the top-level one and the nearest few."""
+
+    root: Comment | None  # the top-level ancestor; None for a top-level comment
+    nearest: list[Comment]  # the closest ancestors below the root, ending with the parent
+    skipped: int  # ancestors between the root and nearest[0], not read
+
+
+def comment_ancestors_bounded(
+    *, comment: Comment, nearest: int = 5, rows: QuerySet[Comment] | None = None
+) -> AncestorWindow:
+    """The top-level ancestor and the `nearest` closest ones, whatever the depth.
+
+    Reads at most nearest + 1 rows: context for a comment 100,000 replies
+    deep must not read the 100,000. Shallower than FLAT_DEPTH the ancestors
+    are path prefixes (one query); from FLAT_DEPTH on they are found by
+    following `parent` (the tree's truth), one primary-key read per level,
+    at most `nearest` of them.
+    `rows` picks the columns (e.g. a body preview); it defaults to all.
+    """
+    if comment.depth == 0:
+        return AncestorWindow(root=None, nearest=[], skipped=0)
+    rows = (rows if rows is not None else Comment.objects.all()).filter(
+        thread_id=comment.thread_id
     )
-    chain: list[Comment] = []
-    wanted_depth = comment.depth - 1
-    earlier = (
-        Comment.objects.filter(
-            thread_id=comment.thread_id,
-            path__gt=anchor_path,
-            path__lt=comment.path,
-            depth__lt=comment.depth,
-            depth__gte=FLAT_DEPTH,
-        )
-        .select_related("author")
-        .order_by("-path")
+    shallowest = max(1, comment.depth - nearest)
+    wanted = [0, *range(shallowest, comment.depth)]
+    prefixes = [comment.path[: SEGMENT_WIDTH * (d + 1)] for d in wanted if d < FLAT_DEPTH]
+    found = {row.depth: row for row in rows.filter(path__in=prefixes)}
+    parent_id, depth = comment.parent_id, comment.depth - 1
+    while parent_id is not None and depth >= max(FLAT_DEPTH, shallowest):
+        row = rows.filter(pk=parent_id).first()
+        if row is None:
+            break
+        found[row.depth] = row
+        parent_id, depth = row.parent_id, row.depth - 1
+    return AncestorWindow(
+        root=found.get(0),
+        nearest=[found[d] for d in range(shallowest, comment.depth) if d in found],
+        skipped=shallowest - 1,
     )
-    for candidate in earlier.iterator(chunk_size=500):
-        if candidate.depth == wanted_depth:
-            chain.append(candidate)
-            wanted_depth -= 1
-            if wanted_depth < FLAT_DEPTH:
-                break
-    return upper_levels + list(reversed(chain))

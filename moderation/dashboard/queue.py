@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.dateparse import parse_datetime
@@ -31,6 +32,7 @@ from moderation.decisions.selectors import comment_ids_decided_since
 from moderation.models import Action, ToxicityScore
 from moderation.scoring.labels import pivot_threshold
 from threads.models import Comment, Thread
+from threads.selectors import AncestorWindow, comment_ancestors_bounded
 
 State = Comment.State
 
@@ -245,12 +247,25 @@ class QueuePage:
     scores: dict[int, ToxicityScore] = field(default_factory=dict)
 
 
+def with_body_preview(queryset: QuerySet[Comment]) -> QuerySet[Comment]:
+    """Rows whose body is cut in the database (`body_preview`), the body itself not read.
+
+    One character more than COMMENT_PREVIEW_CHARS, so a template knows the
+    body was cut (the "show all" control) without reading it: a page of cards
+    costs the same whether a body is 50 characters or 50 MB. The full text
+    comes from the comment_body view, on demand.
+    """
+    return queryset.annotate(
+        body_preview=Substr("body", 1, settings.COMMENT_PREVIEW_CHARS + 1),
+    ).defer("body", "body_html")
+
+
 def card_queryset(queryset: QuerySet[Comment]) -> QuerySet[Comment]:
-    """What a card shows, in the same query: thread, author, parent excerpt."""
-    return queryset.select_related("thread", "author").annotate(
+    """What a card shows, in the same query: thread, author, parent excerpt, body preview."""
+    return with_body_preview(queryset.select_related("thread", "author").annotate(
         parent_excerpt=Substr("parent__body", 1, EXCERPT_CHARS + 1),
         parent_author=F("parent__author_name"),
-    ).defer("body_html", "thread__lead")
+    )).defer("thread__lead")
 
 
 def _walk_rows(base: QuerySet[Comment], spec: SortSpec, walk: Walk,
@@ -399,10 +414,27 @@ def thread_sources() -> list[str]:
 # --- context around one comment ------------------------------------------------
 
 
+# Ancestors "show context" lists between the top-level comment and the
+# comment: the nearest ones; the rest are a count and a link to the thread.
+CONTEXT_NEAREST = 5
+
+
 def comment_replies(*, comment: Comment, limit: int = 50) -> list[Comment]:
-    """The direct replies, oldest first (display order)."""
+    """The direct replies, oldest first (display order), bodies previewed."""
     return list(
-        Comment.objects.filter(parent=comment).select_related("author").order_by("path")[:limit]
+        with_body_preview(Comment.objects.filter(parent=comment).select_related("author"))
+        .order_by("path")[:limit]
+    )
+
+
+def comment_context_ancestors(*, comment: Comment) -> AncestorWindow:
+    """The top-level ancestor and the CONTEXT_NEAREST nearest, bodies previewed.
+
+    At most CONTEXT_NEAREST + 1 rows read, however deep the comment is.
+    """
+    return comment_ancestors_bounded(
+        comment=comment, nearest=CONTEXT_NEAREST,
+        rows=with_body_preview(Comment.objects.select_related("author")),
     )
 
 
@@ -430,11 +462,7 @@ def thread_chunk(*, thread: Thread, after: str | None = None, start: str | None 
         queryset = queryset.filter(path__gt=after)
     elif start:
         queryset = queryset.filter(path__gte=start)
-    rows = list(
-        queryset.select_related("author")
-        .defer("body_html")
-        .order_by("path")[: size + 1]
-    )
+    rows = list(with_body_preview(queryset.select_related("author")).order_by("path")[: size + 1])
     next_after = None
     if len(rows) > size:
         rows = rows[:size]

@@ -36,7 +36,6 @@ from moderation.decisions.states import HIDE_BRANCH
 from moderation.models import ReasonCode
 from moderation.scoring.labels import label_table
 from threads.models import Author, Comment, Thread
-from threads.selectors import comment_ancestors
 
 from . import queue
 from .forms import (
@@ -138,13 +137,24 @@ def queue_new(request: HttpRequest, tab: str) -> HttpResponse:
 @moderator_required
 @require_GET
 def comment_context(request: HttpRequest, comment_id: int) -> HttpResponse:
-    """Ancestors and direct replies, swapped into the card in place."""
-    comment = get_object_or_404(Comment.objects.select_related("thread"), pk=comment_id)
+    """The top-level ancestor, the nearest few and the direct replies, swapped
+    into the card in place (bounded however deep the comment is)."""
+    comment = get_object_or_404(Comment.objects.defer("body", "body_html"), pk=comment_id)
+    window = queue.comment_context_ancestors(comment=comment)
     return render(request, "moderation/partials/context.html", {
         "comment": comment,
-        "ancestors": comment_ancestors(comment=comment),
+        "window": window,
+        "ancestors": [window.root, *window.nearest] if window.root else window.nearest,
         "replies": queue.comment_replies(comment=comment),
     })
+
+
+@moderator_required
+@require_GET
+def comment_body(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """A comment's whole body, for the "show all" under a preview (escaped, on demand)."""
+    comment = get_object_or_404(Comment.objects.only("pk", "body"), pk=comment_id)
+    return render(request, "moderation/partials/body.html", {"c": comment, "full": True})
 
 
 @moderator_required
@@ -209,8 +219,11 @@ def author_view(request: HttpRequest, author_id: int) -> HttpResponse:
 @moderator_required
 @require_GET
 def comment_history(request: HttpRequest, comment_id: int) -> HttpResponse:
-    comment = get_object_or_404(Comment.objects.select_related("thread", "author"),
-                                pk=comment_id)
+    comment = get_object_or_404(
+        queue.with_body_preview(Comment.objects.select_related("thread", "author"))
+        .defer("thread__lead"),
+        pk=comment_id,
+    )
     return render(request, "moderation/history.html", {
         "comment": comment, "decisions": decisions_of_comment(comment=comment),
         "score": queue.latest_scores([comment]).get(comment.pk),
@@ -366,12 +379,12 @@ def _fresh(ids: list[int], ctx: str) -> list[Comment]:
     if ctx == "queue":
         queryset = queue.card_queryset(queryset)
     else:
-        queryset = queryset.select_related("author").defer("body_html")
+        queryset = queue.with_body_preview(queryset.select_related("author"))
     by_id = {comment.pk: comment for comment in queryset}
     return [by_id[pk] for pk in unique if pk in by_id]
 
 
 __all__ = [
-    "act", "author_view", "comment_context", "comment_history", "home",
+    "act", "author_view", "comment_body", "comment_context", "comment_history", "home",
     "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
 ]

@@ -256,3 +256,143 @@ def test_non_moderator_gets_403(browser, live_server, seeded):
     response = page.goto(f"{live_server.url}/queue/review/")
     assert response.status == 403
     assert "Moderators only" in page.inner_text("main")
+
+
+# --- Content-Security-Policy, previews, bidi: what the browser does with them ----------
+
+RLO = "\u202e"
+LONG_BODY = "A very long comment. " * 400  # ~8,400 characters: cut to a preview
+
+
+def watch_csp(page) -> list[str]:
+    """Every Content-Security-Policy violation the page reports, across navigations."""
+    violations: list[str] = []
+    page.expose_function("reportCspViolation", lambda text: violations.append(text))
+    page.add_init_script("""document.addEventListener("securitypolicyviolation", (e) =>
+        window.reportCspViolation(e.violatedDirective + " " + e.blockedURI + " " +
+                                  e.sourceFile + ":" + e.lineNumber));""")
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return violations
+
+
+@pytest.fixture
+def hostile(seeded, tmp_path):
+    """The seeded queue plus an RLO author name, a long body and a javascript: thread URL."""
+    document = thread_document("hostile", ["The parent comment.", LONG_BODY, "A short reply."],
+                               title="Council votes on the new tram line")
+    document["url"] = "https://news.example/tram"
+    document["comments"][2]["author"] = f"{RLO}Mallory"
+    document["comments"][2]["parent_id"] = "hostile-1"
+    import_threads(tmp_path, [document], name="hostile.json")
+    for comment in Comment.objects.filter(thread__external_id="hostile"):
+        score_comment(comment, 0.99 if comment.external_id != "hostile-0" else 0.1)
+    # A row stored before the importers checked URL schemes.
+    Thread.objects.filter(external_id="hostile").update(url="javascript:alert(document.cookie)")
+    return seeded
+
+
+def test_no_csp_violation_on_queue_thread_and_admin_while_htmx_works(browser, live_server,
+                                                                     hostile):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    violations = watch_csp(page)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page, live_server, "mod")
+    page.wait_for_url("**/queue/review/")
+    long = Comment.objects.get(external_id="hostile-1")
+    # The long body is a preview; "show all" fetches the rest (htmx GET).
+    assert len(page.inner_text(f"#c-{long.pk} .body")) < 1600
+    page.click(f"#c-{long.pk} [data-show-all]")
+    expect(page.locator(f"#c-{long.pk} [data-show-all]")).to_have_count(0)
+    assert page.inner_text(f"#c-{long.pk} .body").strip() == LONG_BODY.strip()
+    # Show context (htmx GET) and hide with the keyboard (htmx POST, OOB swaps).
+    reply = Comment.objects.get(external_id="hostile-2")
+    page.click(f"#c-{reply.pk} [data-context]")
+    page.wait_for_selector(f"#ctx-{reply.pk} .ctx")
+    first = queue_order(page)[0]
+    page.click(f"#c-{first} .card-foot")
+    page.keyboard.press("h")
+    page.wait_for_selector(f"#c-{first}.state-hidden")
+    assert Comment.objects.get(pk=first).state == State.HIDDEN
+
+    # The thread page: its javascript: URL is not a link; acting still works.
+    thread = Thread.objects.get(external_id="hostile")
+    page.goto(f"{live_server.url}/threads/{thread.pk}/")
+    assert page.locator('a[href^="javascript"]').count() == 0
+    assert "javascript:alert" in page.inner_text(".thread-head")  # as text
+    target = Comment.objects.get(external_id="hostile-0")
+    page.click(f"#c-{target.pk} button[value=approve]")
+    page.wait_for_selector(f"#c-{target.pk}.state-approved")
+    page.goto(f"{live_server.url}/comments/{long.pk}/history/")
+    page.click("[data-show-all]")
+    expect(page.locator("[data-show-all]")).to_have_count(0)
+
+    # Django admin under the same policy: lists, a change page, an action.
+    page.goto(f"{live_server.url}/admin/threads/comment/")
+    page.check(f'input.action-select[value="{target.pk}"]')
+    page.select_option("select[name=action]", "flag")
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist")
+    assert Comment.objects.get(pk=target.pk).state == State.FLAGGED
+    page.goto(f"{live_server.url}/admin/threads/comment/{long.pk}/change/")
+    page.goto(f"{live_server.url}/admin/moderation/decision/")
+    page.goto(f"{live_server.url}/admin/threads/thread/{thread.pk}/change/")
+    assert page.locator('a[href^="javascript"]').count() == 0
+    assert violations == []
+    assert dialogs == []
+
+
+def test_right_to_left_override_in_a_name_does_not_reorder_the_card_header(
+        browser, live_server, hostile):
+    page = moderator_page(browser, live_server, dialogs=[])
+    reply = Comment.objects.get(external_id="hostile-2")
+    head = f"#c-{reply.pk} .card-title"
+    author = page.locator(f"{head} .author").bounding_box()
+    on = page.locator(f"{head} > .muted").bounding_box()
+    title = page.locator(f"{head} a[data-open]").bounding_box()
+    # Left to right, as in the markup: the name, "on", the thread's title.
+    assert author["x"] + author["width"] <= on["x"] + 1
+    assert on["x"] + on["width"] <= title["x"] + 1
+    assert page.inner_text(f"{head} a[data-open]") == "Council votes on the new tram line"
+
+
+SCREENSHOT_VIEWPORTS = {"": {"width": 1280, "height": 900},
+                        "-phone": {"width": 390, "height": 844}}
+
+
+def test_screenshots_of_every_dashboard_page(browser, live_server, hostile):
+    """docs/screenshots/: each page at 1280 and 390 px (looked at, not just taken)."""
+    thread = Thread.objects.get(external_id="court")
+    long = Comment.objects.get(external_id="hostile-1")
+    reply = Comment.objects.get(external_id="hostile-2")
+    comment_action_apply(action="flag", comment=long, actor=ModeratorFactory(username="mod"),
+                         reason="spam", note="Long, repetitive; check the rest.")
+    pages = {
+        "queue-context": (f"/queue/review/#c-{reply.pk}", reply),
+        "thread-hostile": (f"/threads/{reply.thread_id}/", None),
+        "history": (f"/comments/{long.pk}/history/", None),
+        "author": (f"/authors/{reply.author_id}/", None),
+        "my-decisions": ("/me/decisions/", None),
+        "admin-comments": ("/admin/threads/comment/", None),
+        "thread": (f"/threads/{thread.pk}/", None),
+    }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for suffix, viewport in SCREENSHOT_VIEWPORTS.items():
+        page = browser.new_page(viewport=viewport, is_mobile=bool(suffix))
+        violations = watch_csp(page)
+        log_in(page, live_server, "mod")
+        page.wait_for_url("**/queue/review/")
+        for name, (path, context_of) in pages.items():
+            if name == "thread" and not suffix:
+                continue  # thread.png comes from test_thread_view_and_phone_width
+            page.goto(f"{live_server.url}{path}")
+            if context_of is not None:
+                page.click(f"#c-{context_of.pk} [data-context]")
+                page.wait_for_selector(f"#ctx-{context_of.pk} .ctx")
+                page.locator(f"#c-{context_of.pk}").scroll_into_view_if_needed()
+            if not name.startswith("admin"):
+                assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"), full_page=False)
+        assert violations == []
+        page.close()

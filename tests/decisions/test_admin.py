@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -249,3 +250,37 @@ def test_comment_list_names_the_model_behind_each_score(client, moderator):
     html = client.get(COMMENTS).content.decode()
     assert "toxicity 0.91 (detoxify" in html and "abc123def456" in html
     assert "toxicity 0.42 (fallback scorer (alt-profanity-check 1.9.1), not detoxify)" in html
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.mark.parametrize("note", [
+    "x;=cmd|' /C calc'!A0;y",
+    "x,=1+2,y",
+    "x\t@SUM(1)",
+    "x\n=cmd|' /C calc'!A0",
+    'x;"=cmd|\' /C calc\'!A0',
+    "=1+2\";=1+2",
+    "+1", "-1", "@SUM(A1)", "\t=1", "\r=1",
+])
+def test_csv_export_never_yields_a_formula_cell_however_it_is_split(client, moderator, note):
+    comment = CommentFactory()
+    services.comment_action_apply(action="flag", comment=comment, actor=moderator, note=note)
+    client.force_login(moderator)
+    response = run_action(client, "export_csv", list(Decision.objects.all()), url=DECISIONS)
+    text = b"".join(response.streaming_content).decode()
+    # Every cell is quoted.
+    header = text.splitlines()[0]
+    assert header.startswith('"id","created_at",')
+    # Read back as written, the note keeps its text behind one leading quote at most.
+    row = next(r for r in csv.DictReader(io.StringIO(text)) if r["action"] == "flag")
+    assert row["note"].replace("'", "") == note.replace("'", "")
+    # However a spreadsheet splits the line (comma, semicolon, tab, pipe; or
+    # one cell per physical line), no cell starts with a formula character.
+    for delimiter in (",", ";", "\t", "|"):
+        for cells in csv.reader(re.split(r"\r\n|[\r\n]", text), delimiter=delimiter):
+            for cell in cells:
+                assert not cell.lstrip(' "').startswith(FORMULA_STARTS), (delimiter, cell)
+    for line in re.split(r"\r\n|[\r\n]", text):
+        assert not line.lstrip(' "').startswith(FORMULA_STARTS), line

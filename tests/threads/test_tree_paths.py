@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from threads.importers.base import CommentRecord, ThreadRecord
 from threads.models import Comment
-from threads.selectors import comment_ancestors, comment_subtree
+from threads.selectors import comment_ancestors_bounded, comment_subtree
 from threads.services import ImportReport, thread_import_from_record
 from threads.tree import FLAT_DEPTH, Node, TreeError, assign_paths
 
@@ -137,9 +137,15 @@ def test_deep_tree_past_flat_depth_keeps_depth_first_order_and_selectors():
     assert stored == expected_depth_first(nodes)
     deep = Comment.objects.get(thread=thread, external_id=f"c{FLAT_DEPTH + 10:05d}")
     assert deep.depth == FLAT_DEPTH + 10
-    assert [c.external_id for c in comment_ancestors(comment=deep)] == [
+    window = comment_ancestors_bounded(comment=deep, nearest=FLAT_DEPTH + 10)
+    assert [c.external_id for c in [window.root, *window.nearest]] == [
         f"c{i:05d}" for i in range(FLAT_DEPTH + 10)
     ]
+    window = comment_ancestors_bounded(comment=deep, nearest=3)
+    assert [c.external_id for c in [window.root, *window.nearest]] == [
+        "c00000", *(f"c{i:05d}" for i in range(FLAT_DEPTH + 7, FLAT_DEPTH + 10))
+    ]
+    assert window.skipped == FLAT_DEPTH + 6
     subtree = [c.external_id for c in comment_subtree(comment=deep)]
     # The chain below it plus the branch at depth FLAT_DEPTH + 20 (a child of c...+19).
     assert subtree[0] == deep.external_id
@@ -147,7 +153,8 @@ def test_deep_tree_past_flat_depth_keeps_depth_first_order_and_selectors():
         f"b{FLAT_DEPTH + 20:05d}"
     }
     shallow = Comment.objects.get(thread=thread, external_id="c00002")
-    assert [c.external_id for c in comment_ancestors(comment=shallow)] == ["c00000", "c00001"]
+    window = comment_ancestors_bounded(comment=shallow)
+    assert [c.external_id for c in [window.root, *window.nearest]] == ["c00000", "c00001"]
 
 
 @pytest.mark.django_db
