@@ -151,9 +151,12 @@ def marker_scorer():
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     """Debian's Chromium, driven by Playwright."""
     playwright_sync = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop running in this thread; the ORM
+    # calls made meanwhile (and the close below) are ordinary blocking calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright_sync.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield browser
