@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -20,11 +21,54 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    # A typo must not quietly turn a security setting off.
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off"
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} must be at least {minimum}")
+    return number
+
+
+# A header name as the proxy sends it (token characters). Underscores are left
+# out on purpose: nginx and gunicorn drop such headers, so it could never arrive.
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` -> ("HTTP_X_FORWARDED_PROTO", "https"); unset -> None."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not _HEADER_NAME.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a header name; give the header the proxy sets, "
+            "e.g. X-Forwarded-Proto (its value must be https on secure requests)"
+        )
+    return ("HTTP_" + value.upper().replace("-", "_"), "https")
 
 
 def env_json(name: str, default: object) -> object:
@@ -70,6 +114,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,7 +154,7 @@ DATABASES = {
         # threaded server (runserver, the test live server) makes a thread per
         # request, whose persistent connection would outlive it. Raise it under
         # gunicorn/uwsgi workers with a fixed set of threads.
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -150,7 +195,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# `collectstatic` copies (and compresses) every static file here; WhiteNoise
+# serves them from the app process with DEBUG off (docs/deploy.md).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "var" / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed, not Manifest: a manifest makes every {% static %} fail until
+    # collectstatic has run (every test run, every fresh checkout), for the
+    # sake of hashed names that only let browsers cache three files forever.
+    # Unhashed files are served with a short max-age and revalidated by ETag,
+    # so a new release's script reaches moderators within a minute.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -160,6 +216,16 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# TLS ends at the reverse proxy (docs/deploy.md). Off by default: HSTS is hard to
+# take back once browsers have seen it, and a redirect to https without the
+# proxy header below loops forever, so each is an operator's decision.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+# Trust this header only when a proxy in front always sets (or strips) it: a
+# client could otherwise claim https itself.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 # Content-Security-Policy on every response (django-csp; docs/dashboard.md):
 # scripts and styles only from our own static files, no inline script or
@@ -183,7 +249,7 @@ CONTENT_SECURITY_POLICY = {
 
 # Characters of a comment's body that a card, a thread node, the history page
 # and admin show; "show all" fetches the rest (docs/dashboard.md).
-COMMENT_PREVIEW_CHARS = int(os.environ.get("COMMENT_PREVIEW_CHARS", "1500"))
+COMMENT_PREVIEW_CHARS = env_int("COMMENT_PREVIEW_CHARS", 1500, minimum=1)
 
 # Salt for the one-way hash kept instead of commenter e-mail addresses. Change it
 # per installation; changing it later only stops matching old hashes.
@@ -200,7 +266,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The sweep re-enqueues whatever is unscored or stale: a lost message or a
 # broker outage delays scoring, never loses it. See docs/scoring.md.
-SCORING_SWEEP_SECONDS = int(os.environ.get("SCORING_SWEEP_SECONDS", "300"))
+SCORING_SWEEP_SECONDS = env_int("SCORING_SWEEP_SECONDS", 300, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "scoring-sweep": {
         "task": "moderation.scoring.tasks.sweep_unscored_task",
@@ -215,15 +281,15 @@ DETOXIFY_MODEL_TYPE = os.environ.get("DETOXIFY_MODEL_TYPE", "original")
 DETOXIFY_CHECKPOINT = os.environ.get("DETOXIFY_CHECKPOINT", "")
 DETOXIFY_HF_CONFIG = os.environ.get("DETOXIFY_HF_CONFIG", "")
 SCORING_DEVICE = os.environ.get("SCORING_DEVICE", "cpu")
-SCORING_BATCH_SIZE = int(os.environ.get("SCORING_BATCH_SIZE", "32"))
+SCORING_BATCH_SIZE = env_int("SCORING_BATCH_SIZE", 32, minimum=1)
 SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "fp32")
 # One torch thread per worker child; scale with worker concurrency instead, or run
 # one child with all cores' threads (one model copy; docs/scoring.md "Celery").
-SCORING_TORCH_THREADS = int(os.environ.get("SCORING_TORCH_THREADS", "1"))
+SCORING_TORCH_THREADS = env_int("SCORING_TORCH_THREADS", 1, minimum=1)
 # Comment ids per task message. The scorer sorts by length within a task, so a
 # larger task pads less, but a burst smaller than children x this leaves
 # children idle: 256 suits one child with all cores' threads (docs/scoring.md).
-SCORING_TASK_BATCH = int(os.environ.get("SCORING_TASK_BATCH", "64"))
+SCORING_TASK_BATCH = env_int("SCORING_TASK_BATCH", 64, minimum=1)
 # Enqueue scoring when an import or edit commits (off in most tests).
 SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
 # JSON objects label -> threshold; unset labels keep the defaults in

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
 
 import pytest
+from django.db import connections
 
 from moderation.scoring.registry import reset_active_scorer
 from tests.helpers import (
+    CHROMIUM,
+    LAUNCH_ARGS,
+    TEST_PASSWORD,
     CommentFactory,
     MarkerScorer,
     ModeratorFactory,
     StaffFactory,
     build_detoxify_checkpoint,
+    gunicorn_start,
     import_threads,
+    manage,
+    process_stop,
+    production_environment,
     score_comment,
     thread_document,
 )
@@ -135,3 +145,54 @@ def use_tiny_detoxify(settings, tiny_model):
 @pytest.fixture
 def marker_scorer():
     return MarkerScorer()
+
+
+# --- browsers and servers -----------------------------------------------------------
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium, driven by Playwright."""
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop running in this thread; the ORM
+    # calls made meanwhile (and the close below) are ordinary blocking calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+        # While Playwright's event loop runs in this thread, Django keeps this
+        # thread's connections in a context variable (asgiref's Local), out of
+        # sight of the test database teardown once the loop stops: close them
+        # here, or PostgreSQL refuses to drop the test database.
+        connections.close_all()
+
+
+@dataclass(frozen=True)
+class ProductionServer:
+    url: str
+    env: dict[str, str]
+    username: str
+    password: str
+
+
+@pytest.fixture(scope="module")
+def production_server(tmp_path_factory):
+    """Real gunicorn, DEBUG off, the documented production environment, a fresh SQLite.
+
+    Set up as docs/deploy.md says: migrate, collectstatic, create_moderator. It
+    sits behind no proxy: requests say https themselves with X-Forwarded-Proto.
+    """
+    directory = tmp_path_factory.mktemp("deploy")
+    env = production_environment(directory)
+    for args, stdin in [(("migrate", "--no-input", "-v0"), None),
+                        (("collectstatic", "--no-input", "-v0"), None),
+                        (("create_moderator", "mod", "--password-stdin"), TEST_PASSWORD + "\n")]:
+        result = manage(env, *args, stdin=stdin)
+        assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.stderr}"
+    port = int(os.environ.get("DEPLOY_TEST_PORT", "18491"))
+    process = gunicorn_start(env, port)
+    try:
+        yield ProductionServer(f"http://127.0.0.1:{port}", env, "mod", TEST_PASSWORD)
+    finally:
+        process_stop(process)

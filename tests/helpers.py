@@ -8,6 +8,8 @@
 - Scores written directly (ToxicityScore rows plus the denormalised
   comment.toxicity / needs_review the scoring policy maintains), and a
   deterministic MarkerScorer, so most tests need no model installed.
+- the documented production environment (docs/production.env) made local,
+  and the manage.py and gunicorn processes that run under it.
 - detoxify checkpoints with random weights in detoxify's own format, used by
   the tests (a tiny BERT that loads in well under a second) and by
   bench/scoring_bench.py (bert-base shape: the same compute as the real
@@ -20,8 +22,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
+import shutil
+import socket
 import string
+import subprocess
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +47,7 @@ from threads.services import threads_import_from_file
 from threads.tree import SEGMENT_WIDTH
 
 TEST_PASSWORD = "correct-horse-battery-staple"
+ROOT = Path(__file__).resolve().parents[1]
 
 # --- factories ----------------------------------------------------------------
 
@@ -212,6 +222,97 @@ def point_celery_app(broker: str, queue: str | None = None) -> None:
     app.__dict__.pop("amqp", None)  # rebuilt (with the new default queue) on next use
     app._pool = None
     kombu.pools.reset()  # producer pools are cached per connection, process-wide
+
+
+# --- browsers --------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+# --- deployment: the documented environment, manage.py and gunicorn -----------------
+
+PRODUCTION_ENV_FILE = ROOT / "docs" / "production.env"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines; blank lines and # comments skipped (systemd's EnvironmentFile)."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def production_environment(directory: Path, **overrides: str) -> dict[str, str]:
+    """docs/production.env for a server on this machine: what a deployment runs with.
+
+    Only the site-specific values change (secret, salt, host names, database,
+    broker, static root); every security setting is the file's own. The rest of
+    this process's environment (PATH, ...) is kept, less anything the file sets.
+    """
+    documented = read_env_file(PRODUCTION_ENV_FILE)
+    local = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "AUTHOR_HASH_SALT": secrets.token_urlsafe(16),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CSRF_TRUSTED_ORIGINS": "https://127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+        "STATIC_ROOT": str(directory / "static"),
+    }
+    inherited = {key: value for key, value in os.environ.items()
+                 if key not in documented and not key.startswith(("SECURE_", "DETOXIFY_"))}
+    return {**inherited, **documented, **local, "DJANGO_SETTINGS_MODULE": "config.settings",
+            **overrides}
+
+
+def manage(env: dict[str, str], *args: str, stdin: str | None = None,
+           timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `python manage.py ARGS` in a fresh process with exactly this environment."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def gunicorn_start(env: dict[str, str], port: int, *, workers: int = 2,
+                   threads: int = 2) -> subprocess.Popen:
+    """gunicorn as docs/deploy.md runs it (gthread workers), answering on 127.0.0.1:port."""
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+         "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process_stop(process)
+    raise RuntimeError(f"gunicorn did not answer on 127.0.0.1:{port} within 30 s")
+
+
+def process_stop(process: subprocess.Popen) -> None:
+    """Stop a process started in its own session, and its children (gunicorn's workers)."""
+    if process.poll() is None:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
 
 
 # --- detoxify checkpoints ---------------------------------------------------------

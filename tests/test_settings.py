@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 PROBE = (
@@ -62,3 +63,20 @@ def test_environment_overrides():
         ["a.example", "b.example"],
     )
     assert engine == "django.db.backends.postgresql"
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("SECURE_HSTS_SECONDS", "one year", "SECURE_HSTS_SECONDS='one year' is not a whole number"),
+    ("SECURE_HSTS_SECONDS", "-1", "SECURE_HSTS_SECONDS='-1' must be at least 0"),
+    ("SECURE_SSL_REDIRECT", "ture", "SECURE_SSL_REDIRECT='ture' is not a boolean"),
+    ("SECURE_HSTS_INCLUDE_SUBDOMAINS", "y", "SECURE_HSTS_INCLUDE_SUBDOMAINS='y' is not a boolean"),
+    ("SESSION_COOKIE_SECURE", "maybe", "SESSION_COOKIE_SECURE='maybe' is not a boolean"),
+    ("SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO",
+     "SECURE_PROXY_SSL_HEADER='HTTP_X_FORWARDED_PROTO' is not a header name"),
+    ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https",
+     "SECURE_PROXY_SSL_HEADER='X-Forwarded-Proto: https' is not a header name"),
+])
+def test_a_bad_security_value_is_refused_by_name(name, value, message):
+    result = probe(SECRET_KEY="s3cret", **{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr

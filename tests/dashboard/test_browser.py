@@ -8,14 +8,13 @@ queue and the thread view are saved to docs/screenshots/.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from moderation.decisions.services import comment_action_apply
 from tests.helpers import (
+    CHROMIUM,
     PASSWORD,
     XSS_BODY,
     ModeratorFactory,
@@ -29,12 +28,7 @@ from threads.models import Comment, Thread
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-LAUNCH_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.slow,
@@ -57,19 +51,6 @@ BODIES = [
 SCORES = [0.97, 0.91, 0.84, 0.78, 0.62, 0.55, 0.12, 0.31]
 LABELS = ["insult", "toxicity", "toxicity", "insult", "toxicity", "toxicity", "toxicity",
           "toxicity"]
-
-
-@pytest.fixture
-def browser():
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-        # While Playwright's event loop runs in this thread, Django keeps this
-        # thread's connections in a context variable (asgiref's Local), out of
-        # sight of the test database teardown once the loop stops: close them
-        # here, or PostgreSQL refuses to drop the test database.
-        connections.close_all()
 
 
 @pytest.fixture
