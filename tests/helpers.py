@@ -14,13 +14,16 @@
   `original` model). Offline: the vocabulary is written by hand (plus, for the
   benchmark, words from a corpus so token counts are realistic), and the
   checkpoint's base-model field points at the local Hugging Face directory,
-  as `install_model` does.
+  as `install_model` does. `build_evil_checkpoint` is one in the same format
+  whose unpickling would run a command.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -200,6 +203,17 @@ class MarkerScorer:
 
 
 
+def child_database_url() -> str:
+    """DATABASE_URL of the test database, for a worker or command run as another process."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def point_celery_app(broker: str, queue: str | None = None) -> None:
     """Send this process's task messages to `broker` (and `queue`) from now on."""
     import kombu.pools
@@ -311,4 +325,29 @@ def build_detoxify_checkpoint(
     }
     path = directory / "model.ckpt"
     torch.save(checkpoint, path)
+    return path, hf_dir
+
+
+class _RunsOnUnpickle:
+    """Unpickling this runs a shell command: what a crafted checkpoint can do."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):  # noqa: ANN204
+        return (os.system, (self.command,))
+
+
+def build_evil_checkpoint(directory: Path, marker: Path) -> tuple[Path, Path]:
+    """The tiny model's checkpoint plus an object whose unpickling creates `marker`.
+
+    Otherwise a valid detoxify checkpoint: a loader that unpickles it runs the
+    command and then loads and scores as if nothing happened.
+    """
+    import torch
+
+    path, hf_dir = build_detoxify_checkpoint(directory)
+    loaded = torch.load(path, weights_only=True)
+    loaded["config"]["payload"] = _RunsOnUnpickle(f"touch {shlex.quote(str(marker))}")
+    torch.save(loaded, path)
     return path, hf_dir
