@@ -142,7 +142,14 @@ def checkpoint_read(path: str | Path, *, device: str = "cpu") -> dict[str, Any]:
     try:
         loaded = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as exc:
-        reason = str(exc).split("WeightsUnpickler error:", 1)[-1].strip().split("\n")[0]
+        # torch's message wraps one line of substance in advice to reload with
+        # weights_only=False (which this function exists never to do).
+        boilerplate = ("Weights only load failed", "Please file an issue", "Check the doc")
+        reason = " ".join(line.strip() for line in str(exc).splitlines()
+                          if line.strip() and not line.strip().startswith(boilerplate))
+        if "GLOBAL" not in reason:  # garbage bytes, not a refused object
+            raise CheckpointRefusedError(
+                f"{path}: not a readable torch checkpoint ({reason})") from None
         raise CheckpointRefusedError(
             f"{path}: refused: it holds objects other than tensors and plain data, which "
             f"could run code when loaded ({reason})"
