@@ -11,9 +11,11 @@ from tests.helpers import (
     CommentFactory,
     MarkerScorer,
     ModeratorFactory,
+    SilentServer,
     StaffFactory,
     build_detoxify_checkpoint,
     import_threads,
+    point_celery_app,
     score_comment,
     thread_document,
 )
@@ -135,3 +137,20 @@ def use_tiny_detoxify(settings, tiny_model):
 @pytest.fixture
 def marker_scorer():
     return MarkerScorer()
+
+
+# --- brokers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def hung_broker():
+    """This process's task messages go to a broker that accepts and never answers."""
+    from config.celery import app
+
+    saved = (app.conf.broker_url, app.conf.task_default_queue)
+    with SilentServer() as server:
+        point_celery_app(server.url)
+        try:
+            yield server
+        finally:
+            point_celery_app(*saved)
