@@ -263,6 +263,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "threadkeeper")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every wait on the broker is bounded (seconds): a broker that accepts the
+# connection and never answers costs a publish this long, once, and the caller
+# warns and goes on (the sweep enqueues what was not sent), instead of hanging
+# an import, a command or an admin page. Workers poll with BRPOP for 1 s, well
+# inside it. Not a Celery setting itself (no CELERY_ prefix): it sets these.
+BROKER_TIMEOUT = float(os.environ.get("CELERY_BROKER_TIMEOUT", "3"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_TIMEOUT,  # the TCP connect
+    "socket_timeout": BROKER_TIMEOUT,  # every reply, the handshake's included
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The sweep re-enqueues whatever is unscored or stale: a lost message or a
 # broker outage delays scoring, never loses it. See docs/scoring.md.

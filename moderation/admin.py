@@ -31,7 +31,7 @@ from .decisions.services import comments_bulk_action_apply
 from .models import Action, Decision, ReasonCode, ToxicityScore
 from .scoring.base import describe_model_key
 from .scoring.labels import label_table
-from .scoring.pipeline import comments_enqueue_scoring
+from .scoring.pipeline import scoring_publish_batches
 
 # How many per-comment refusals to list before summarising the rest.
 MAX_REFUSALS_SHOWN = 20
@@ -317,10 +317,22 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
 
     @admin.action(description="Re-score selected comments", permissions=["moderate"])
     def rescore(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        comments_enqueue_scoring(comment_ids=ids, force=True)
-        self.message_user(request, f"{len(ids)} comments queued for re-scoring.",
-                          messages.SUCCESS)
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        # Sent now, not on commit: the action writes nothing, and the moderator
+        # learns on this page whether the broker took the messages. An
+        # unreachable or hung broker costs at most CELERY_BROKER_TIMEOUT.
+        sent = scoring_publish_batches(ids, force=True)
+        if sent == len(ids):
+            self.message_user(request, f"{len(ids)} comments queued for re-scoring.",
+                              messages.SUCCESS)
+            return
+        self.message_user(
+            request,
+            f"The task broker did not answer: {len(ids) - sent} of {len(ids)} comments were "
+            "not queued for re-scoring. Try again once it is back (comments never scored "
+            "are picked up by the periodic sweep anyway).",
+            messages.WARNING,
+        )
 
 
 # --- Decisions and scores (read-only) -----------------------------------------

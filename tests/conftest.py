@@ -17,11 +17,13 @@ from tests.helpers import (
     CommentFactory,
     MarkerScorer,
     ModeratorFactory,
+    SilentServer,
     StaffFactory,
     build_detoxify_checkpoint,
     gunicorn_start,
     import_threads,
     manage,
+    point_celery_app,
     process_stop,
     production_environment,
     score_comment,
@@ -196,3 +198,18 @@ def production_server(tmp_path_factory):
         yield ProductionServer(f"http://127.0.0.1:{port}", env, "mod", TEST_PASSWORD)
     finally:
         process_stop(process)
+# --- brokers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def hung_broker():
+    """This process's task messages go to a broker that accepts and never answers."""
+    from config.celery import app
+
+    saved = (app.conf.broker_url, app.conf.task_default_queue)
+    with SilentServer() as server:
+        point_celery_app(server.url)
+        try:
+            yield server
+        finally:
+            point_celery_app(*saved)

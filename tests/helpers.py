@@ -16,7 +16,11 @@
   `original` model). Offline: the vocabulary is written by hand (plus, for the
   benchmark, words from a corpus so token counts are realistic), and the
   checkpoint's base-model field points at the local Hugging Face directory,
-  as `install_model` does.
+  as `install_model` does. `build_evil_checkpoint` is one in the same format
+  whose unpickling would run a command.
+- Failing infrastructure, real: `SilentServer` (a TCP server on 127.0.0.1 that
+  accepts and never answers: a hung broker) and `returns_within` (fails a block
+  that runs too long instead of hanging the suite).
 """
 
 from __future__ import annotations
@@ -25,13 +29,17 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
+import signal
 import socket
 import string
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,6 +218,17 @@ class MarkerScorer:
 
 
 
+def child_database_url() -> str:
+    """DATABASE_URL of the test database, for a worker or command run as another process."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def point_celery_app(broker: str, queue: str | None = None) -> None:
     """Send this process's task messages to `broker` (and `queue`) from now on."""
     import kombu.pools
@@ -217,6 +236,11 @@ def point_celery_app(broker: str, queue: str | None = None) -> None:
     from config.celery import app
 
     app.conf.broker_url = broker
+    # Celery prefers a CELERY_BROKER_URL in the environment to broker_url
+    # (conf.broker_url reads the variable first); the read and write URLs set
+    # here win over it, so this works however the suite's broker is chosen.
+    app.conf.broker_read_url = broker
+    app.conf.broker_write_url = broker
     if queue is not None:
         app.conf.task_default_queue = queue
     app.__dict__.pop("amqp", None)  # rebuilt (with the new default queue) on next use
@@ -413,3 +437,100 @@ def build_detoxify_checkpoint(
     path = directory / "model.ckpt"
     torch.save(checkpoint, path)
     return path, hf_dir
+
+
+class _RunsOnUnpickle:
+    """Unpickling this runs a shell command: what a crafted checkpoint can do."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):  # noqa: ANN204
+        return (os.system, (self.command,))
+
+
+def build_evil_checkpoint(directory: Path, marker: Path) -> tuple[Path, Path]:
+    """The tiny model's checkpoint plus an object whose unpickling creates `marker`.
+
+    Otherwise a valid detoxify checkpoint: a loader that unpickles it runs the
+    command and then loads and scores as if nothing happened.
+    """
+    import torch
+
+    path, hf_dir = build_detoxify_checkpoint(directory)
+    loaded = torch.load(path, weights_only=True)
+    loaded["config"]["payload"] = _RunsOnUnpickle(f"touch {shlex.quote(str(marker))}")
+    torch.save(loaded, path)
+    return path, hf_dir
+
+
+# --- failing infrastructure -------------------------------------------------------
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers.
+
+    What a hung broker looks like to a client: the connect succeeds and every
+    read waits. `connections` counts the clients accepted. An ephemeral port,
+    so parallel runs never collide.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def connections(self) -> int:
+        return len(self._accepted)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self._accepted.append(client)  # held open, never read or written
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for client in self._accepted:
+            client.close()
+        self._listener.close()
+
+
+class _Deadline(BaseException):
+    """Raised by the alarm; a BaseException, so no `except Exception` swallows it."""
+
+
+@contextmanager
+def returns_within(seconds: float) -> Iterator[None]:
+    """Fail the test if the block is still running after `seconds`; never hang.
+
+    A SIGALRM interrupts even a blocking socket read in the main thread (where
+    pytest runs tests), so the block runs in this thread with the test's own
+    database connection and transaction.
+    """
+    import pytest
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Deadline
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Deadline:
+        pytest.fail(f"still running after {seconds} s", pytrace=True)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,8 +1,15 @@
-"""The detoxify backend: detoxify loads the model, we run inference fast.
+"""The detoxify backend: detoxify's checkpoint format, our loading and inference.
 
-`Detoxify.predict` pads every call to its longest text and returns floats
-instead of lists for a single text. We use detoxify only to load the
-checkpoint (its own format and loading code) and run the model ourselves:
+Loading: detoxify's own loader unpickles the checkpoint with
+`torch.load(weights_only=False)`, so a crafted file runs code in the worker.
+We read checkpoints (local or official) with `weights_only=True`, which
+yields only tensors and plain containers, check their shape, and build the
+model from `config.arch.args` and `state_dict` with detoxify's
+`get_model_and_tokenizer`, as its loader does. A checkpoint whose sha256
+install_model recorded is re-hashed before it is read (`checkpoint_verify`).
+
+Inference: `Detoxify.predict` pads every call to its longest text and returns
+floats instead of lists for a single text. We run the model ourselves:
 texts are tokenized once, sorted by token count, and batched so that padding
 is per batch of similar lengths, each batch capped both in texts and in padded
 tokens (many short comments per batch, few long ones: a 32 x 512 batch's
@@ -24,6 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +86,17 @@ def official_cache_path(model_type: str) -> Path:
     return Path(hub) / "hub" / "checkpoints" / OFFICIAL_FILES[model_type]
 
 
+# detoxify renames the Jigsaw 2018 classes when it loads a checkpoint; so do we.
+CLASS_RENAMES = {"toxic": "toxicity", "identity_hate": "identity_attack",
+                 "severe_toxic": "severe_toxicity"}
+
+
+class CheckpointRefusedError(ImproperlyConfigured):
+    """A checkpoint that must not be loaded: changed since install_model, or not plain data."""
+
+
 @lru_cache(maxsize=8)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+def _file_sha256(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -86,9 +105,116 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def file_sha256(path: str | Path) -> str:
-    """sha256 of a file, cached per (path, size, mtime) for the process."""
+    """sha256 of a file, hashed once per process while the file stays the same.
+
+    The cache key is (path, size, mtime, ctime, inode): a file replaced by a
+    rename gets a new inode, and rewriting it in place changes its ctime even
+    when its size and mtime are put back (ctime cannot be set from userland).
+    """
     stat = Path(path).stat()
-    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+                        stat.st_ino)
+
+
+def checkpoint_verify(path: str | Path, expected_sha256: str) -> None:
+    """Refuse a checkpoint whose sha256 is not the one install_model recorded."""
+    actual = file_sha256(path)
+    if actual != expected_sha256:
+        raise CheckpointRefusedError(
+            f"{path}: sha256 {actual} does not match {expected_sha256}, recorded when "
+            "install_model installed it; the file changed since. Refusing to load it. If "
+            "the new file is intended, run install_model --replace on it"
+        )
+
+
+def checkpoint_read(path: str | Path, *, device: str = "cpu") -> dict[str, Any]:
+    """Read a detoxify checkpoint as data: tensors and plain containers, never code.
+
+    `weights_only=True` unpickles only tensors, their storages, dicts (ordered
+    too), lists, tuples, strings and numbers; detoxify's releases hold nothing
+    else (a "config" dict from JSON and a "state_dict" OrderedDict of tensors),
+    so no extra type is allow-listed. Anything else is refused, naming the file.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        loaded = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's message wraps one line of substance in advice to reload with
+        # weights_only=False (which this function exists never to do).
+        boilerplate = ("Weights only load failed", "Please file an issue", "Check the doc")
+        reason = " ".join(line.strip() for line in str(exc).splitlines()
+                          if line.strip() and not line.strip().startswith(boilerplate))
+        if "GLOBAL" not in reason:  # garbage bytes, not a refused object
+            raise CheckpointRefusedError(
+                f"{path}: not a readable torch checkpoint ({reason})") from None
+        raise CheckpointRefusedError(
+            f"{path}: refused: it holds objects other than tensors and plain data, which "
+            f"could run code when loaded ({reason})"
+        ) from None
+    except Exception as exc:
+        raise CheckpointRefusedError(f"{path}: not a readable torch checkpoint ({exc})") from None
+    try:
+        args = loaded["config"]["arch"]["args"]
+        classes = loaded["config"]["dataset"]["args"]["classes"]
+        model_name, tokenizer_name = args["model_name"], args["tokenizer_name"]
+        args["model_type"], args["num_classes"]  # noqa: B018 (presence)
+        loaded["state_dict"].items  # noqa: B018
+    except (KeyError, TypeError, AttributeError):
+        raise CheckpointRefusedError(
+            f"{path}: not a detoxify checkpoint (needs config.arch.args, "
+            "config.dataset.args.classes and state_dict)"
+        ) from None
+    # The names pick classes out of transformers by getattr: only model and
+    # tokenizer classes, never an arbitrary attribute of the package.
+    if not (isinstance(model_name, str) and model_name.endswith("ForSequenceClassification")
+            and isinstance(tokenizer_name, str)
+            and tokenizer_name.endswith(("Tokenizer", "TokenizerFast"))
+            and all(isinstance(name, str) for name in classes)):
+        raise CheckpointRefusedError(
+            f"{path}: not a detoxify checkpoint (model {model_name!r}, tokenizer "
+            f"{tokenizer_name!r}: expected a *ForSequenceClassification and a *Tokenizer)"
+        )
+    return loaded
+
+
+def official_checkpoint_path(model_type: str) -> Path:
+    """The official checkpoint in torch.hub's cache, downloaded first if missing.
+
+    Downloaded with torch.hub (to a temporary file, moved into place when
+    complete), then read like any checkpoint: detoxify's own
+    `load_state_dict_from_url(weights_only=False)` is never used.
+    """
+    import torch
+    from detoxify.detoxify import MODEL_URLS
+
+    path = official_cache_path(model_type)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(MODEL_URLS[model_type], str(path), progress=False)
+    return path
+
+
+def detoxify_model_build(loaded: dict[str, Any], *, hf_config: str = "",
+                         device: str = "cpu") -> tuple[Any, Any, tuple[str, ...]]:
+    """(model, tokenizer, labels) from a checkpoint read by `checkpoint_read`.
+
+    What detoxify's `load_checkpoint` does after its torch.load: rename the
+    classes, then `get_model_and_tokenizer` with the checkpoint's arch args.
+    """
+    from detoxify.detoxify import get_model_and_tokenizer
+
+    args = loaded["config"]["arch"]["args"]
+    labels = tuple(CLASS_RENAMES.get(name, name)
+                   for name in loaded["config"]["dataset"]["args"]["classes"])
+    model, tokenizer = get_model_and_tokenizer(
+        model_type=args["model_type"], model_name=args["model_name"],
+        tokenizer_name=args["tokenizer_name"], num_classes=args["num_classes"],
+        state_dict=loaded["state_dict"], huggingface_config_path=hf_config or None,
+    )
+    return model.to(device), tokenizer, labels
 
 
 def model_key_for(options: DetoxifyOptions) -> str:
@@ -165,21 +291,20 @@ class DetoxifyScorer:
 
     def __init__(self, options: DetoxifyOptions) -> None:
         import torch
-        from detoxify import Detoxify
 
         if options.threads > 0:
             torch.set_num_threads(options.threads)
         self.options = options
         self.key = model_key_for(options)
-        detox = Detoxify(
-            model_type=options.model_type,
-            checkpoint=options.checkpoint or None,
-            device=options.device,
-            huggingface_config_path=options.hf_config or None,
+        path = options.checkpoint or official_checkpoint_path(options.model_type)
+        if options.checksum and options.checkpoint:
+            checkpoint_verify(path, options.checksum)
+        loaded = checkpoint_read(path, device=options.device)
+        model, self.tokenizer, self.labels = detoxify_model_build(
+            loaded, hf_config=options.hf_config, device=options.device
         )
-        self.labels: tuple[str, ...] = tuple(detox.class_names)
-        self.tokenizer = detox.tokenizer
-        model = detox.model.eval()
+        del loaded
+        model = model.eval()
         self.precision = options.precision
         if self.precision.startswith("bf16") and not bf16_supported():
             logger.warning("this CPU has no native bf16; scoring in fp32 instead")

@@ -9,7 +9,8 @@ Re-running it changes nothing, so a redelivered or duplicated task is
 harmless.
 
 `comments_enqueue_scoring` sends task messages on commit, in batches; a broker
-outage logs a warning and never fails the caller (the sweep catches up).
+outage or hang logs a warning and never fails the caller (the sweep catches
+up); every wait on the broker is bounded by CELERY_BROKER_TIMEOUT.
 `scoring_publish_batches` is the one way task messages are sent (on commit,
 by the sweep, by `rescore`).
 """
@@ -197,7 +198,10 @@ def _flush_pending() -> None:
             return  # the broker is down: the rest waits for the sweep too
 
 
-# Fail fast when the broker is down: the sweep is the retry.
+# Fail fast when the broker is down: the sweep is the retry. A refused
+# connection is retried twice within half a second; a broker that accepts and
+# never answers costs one BROKER_TIMEOUT (CELERY_BROKER_TIMEOUT: the socket
+# timeouts in config/settings.py), once per publish call, then the warning.
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
@@ -220,7 +224,7 @@ def scoring_publish_batches(ids: Sequence[int], *, force: bool = False,
             logger.warning(
                 "could not enqueue scoring of %d comment(s) (broker %s unreachable: %s); "
                 "the periodic sweep will score them", len(ids) - start,
-                score_comments_task.app.conf.broker_url, exc,
+                score_comments_task.app.conf.broker_write_url, exc,
             )
             return start
     return len(ids)

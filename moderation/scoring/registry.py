@@ -5,6 +5,11 @@ installed model (no torch: the sweep, the system check and the Celery parent
 may call it). `active_scorer()` builds the scorer once per process, on first
 use: in a Celery worker that is the child process, never the prefork parent.
 
+Building a detoxify scorer re-hashes an installed checkpoint against the
+sha256 install_model recorded and refuses a changed file
+(`CheckpointRefusedError`, an ImproperlyConfigured): nothing is scored, so the
+comments stay unscored for the sweep once the file is put right.
+
 SCORER=auto (the default) uses detoxify when its weights are present (a
 configured checkpoint, the model `install_model` made active, or the official
 weights already in torch.hub's cache) and the fallback otherwise.

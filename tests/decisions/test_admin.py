@@ -117,6 +117,20 @@ def test_rescore_action_scores_again_through_the_pipeline(
     assert comment.toxicity == score.top_score
 
 
+def test_rescore_action_with_a_hung_broker_answers_with_a_warning(
+    client, moderator, comment, hung_broker, django_capture_on_commit_callbacks
+):
+    from tests.helpers import returns_within
+
+    client.force_login(moderator)
+    with returns_within(15), django_capture_on_commit_callbacks(execute=True):
+        response = run_action(client, "rescore", [comment])
+    assert response.status_code == 200
+    (warning,) = [m for m in response.context["messages"] if m.level_tag == "warning"]
+    assert "did not answer: 1 of 1 comments were not queued" in str(warning)
+    assert not [m for m in response.context["messages"] if m.level_tag == "success"]
+
+
 def test_comment_page_shows_read_only_history_and_escapes_bodies(client, moderator):
     comment = CommentFactory(body="<script>alert(1)</script> rude words")
     services.comment_action_apply(action="flag", comment=comment, actor=moderator,

@@ -24,20 +24,12 @@ from moderation.models import Action, Decision, ToxicityScore
 from moderation.scoring.pipeline import scoring_publish_batches
 from moderation.scoring.registry import scorer_choice
 from moderation.scoring.tasks import sweep_unscored_task
-from tests.helpers import point_celery_app
+from tests.helpers import child_database_url, point_celery_app
 from threads.models import Comment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BROKER = "redis://127.0.0.1:6379/5"
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _children(pid: int) -> list[int]:
@@ -96,7 +88,7 @@ def worker(settings, use_tiny_detoxify, tmp_path):
     queue = f"tk-test-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
-        "SECRET_KEY": "test-worker", "DEBUG": "0", "DATABASE_URL": _database_url(),
+        "SECRET_KEY": "test-worker", "DEBUG": "0", "DATABASE_URL": child_database_url(),
         "CELERY_BROKER_URL": BROKER, "CELERY_TASK_DEFAULT_QUEUE": queue,
         "SCORER": "detoxify", "DETOXIFY_CHECKPOINT": str(checkpoint),
         "DETOXIFY_HF_CONFIG": str(hf_dir), "SCORING_AUTO_ENQUEUE": "0",

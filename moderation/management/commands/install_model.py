@@ -18,7 +18,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from moderation.models import ActiveModel
-from moderation.scoring.detoxify import MODEL_TYPES, DetoxifyOptions, file_sha256
+from moderation.scoring.detoxify import (
+    MODEL_TYPES,
+    CheckpointRefusedError,
+    DetoxifyOptions,
+    checkpoint_read,
+    checkpoint_verify,
+    file_sha256,
+)
 from moderation.scoring.registry import reset_active_scorer
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "sentencepiece.bpe.model", "spiece.model",
@@ -33,10 +40,20 @@ class Command(BaseCommand):
         parser.add_argument("--hf-config", required=True, metavar="DIR",
                             help="directory with config.json and the tokenizer files")
         parser.add_argument("--model-type", default="original", choices=MODEL_TYPES)
+        parser.add_argument("--replace", action="store_true",
+                            help="the installed checkpoint file was replaced on purpose: "
+                            "accept its new sha256")
 
     def handle(self, *args, **options) -> None:
         checkpoint = Path(options["checkpoint"]).resolve()
         hf_dir = Path(options["hf_config"]).resolve()
+        installed = ActiveModel.objects.filter(pk=1, checkpoint=str(checkpoint)).first()
+        if installed is not None and checkpoint.is_file() and not options["replace"]:
+            # Re-running on the installed file must not quietly bless a swapped one.
+            try:
+                checkpoint_verify(checkpoint, installed.checksum)
+            except CheckpointRefusedError as exc:
+                raise CommandError(str(exc)) from None
         loaded = self._read_checkpoint(checkpoint)
         classes = self._check_pair(checkpoint, loaded, hf_dir)
 
@@ -65,25 +82,12 @@ class Command(BaseCommand):
 
     @staticmethod
     def _read_checkpoint(path: Path) -> dict:
-        import torch
-
         if not path.is_file():
             raise CommandError(f"{path}: no such checkpoint file")
         try:
-            # Tensors and plain containers only: never unpickle code from a file.
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise CommandError(f"{path}: not a readable torch checkpoint ({exc})") from None
-        try:
-            loaded["config"]["arch"]["args"]["model_name"]
-            loaded["config"]["dataset"]["args"]["classes"]
-            loaded["state_dict"]
-        except (KeyError, TypeError):
-            raise CommandError(
-                f"{path}: not a detoxify checkpoint (needs config.arch.args, "
-                "config.dataset.args.classes and state_dict)"
-            ) from None
-        return loaded
+            return checkpoint_read(path)
+        except CheckpointRefusedError as exc:
+            raise CommandError(str(exc)) from None
 
     @staticmethod
     def _check_pair(path: Path, loaded: dict, hf_dir: Path) -> list[str]:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from moderation.scoring.base import describe_model_key
+from moderation.scoring.detoxify import CheckpointRefusedError
 from moderation.scoring.pipeline import (
     ScoreReport,
     comments_needing_scoring,
@@ -113,7 +114,10 @@ class Command(BaseCommand):
     def _score_sync(self, ids: list[int], options: dict) -> ScoreReport:
         from tqdm import tqdm
 
-        scorer = active_scorer()
+        try:
+            scorer = active_scorer()
+        except CheckpointRefusedError as exc:
+            raise CommandError(str(exc)) from None  # nothing was scored
         with tqdm(total=len(ids), unit="comment", file=sys.stderr,
                   disable=options["json"] or not ids) as bar:
             return comments_score_in_process(comment_ids=ids, force=options["force"], scorer=scorer,
