@@ -256,7 +256,9 @@ def branch_job_undo_start(*, job: BranchHideJob | int, actor: AbstractBaseUser) 
     """
     job_id = job.pk if isinstance(job, BranchHideJob) else job
     with transaction.atomic():
-        source = BranchHideJob.objects.select_for_update().get(pk=job_id)
+        source = BranchHideJob.objects.select_for_update().filter(pk=job_id).first()
+        if source is None:
+            raise ModerationError(f"branch job #{job_id} does not exist")
         if source.kind != BranchHideJob.Kind.HIDE:
             raise ModerationError(f"job #{source.pk} is itself an undo; it cannot be undone",
                                   comment_id=source.root_id)
