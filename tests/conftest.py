@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 
 import pytest
 
 from moderation.scoring.registry import reset_active_scorer
 from tests.helpers import (
+    CeleryWorker,
     CommentFactory,
     MarkerScorer,
     ModeratorFactory,
     StaffFactory,
+    branch_thread_document,
     build_detoxify_checkpoint,
     import_threads,
+    point_celery_app,
     score_comment,
     thread_document,
+    worker_database_url,
 )
 from threads.models import Comment, Thread
 from threads.services import threads_import_file
@@ -135,3 +141,54 @@ def use_tiny_detoxify(settings, tiny_model):
 @pytest.fixture
 def marker_scorer():
     return MarkerScorer()
+
+
+# --- Celery: background branch jobs --------------------------------------------------
+
+# The real Redis, a database of its own (the scoring worker tests use DB 5).
+BRANCH_JOB_BROKER = os.environ.get("TEST_BRANCH_JOB_BROKER", "redis://127.0.0.1:6379/10")
+
+
+@pytest.fixture
+def branch_job_queue():
+    """This process sends task messages to a fresh queue on the real Redis; returns its name."""
+    import redis
+
+    from config.celery import app
+
+    queue = f"tk-branch-{uuid.uuid4().hex[:10]}"
+    saved = (app.conf.broker_url, app.conf.task_default_queue)
+    point_celery_app(BRANCH_JOB_BROKER, queue)
+    yield queue
+    redis.Redis.from_url(BRANCH_JOB_BROKER).delete(queue, f"{queue}.unacked")
+    point_celery_app(*saved)
+
+
+@pytest.fixture
+def branch_job_worker(branch_job_queue, tmp_path):
+    """A real prefork worker on that queue, reading the test database by name.
+
+    Tests using it commit (transaction=True). Call .start() again after .kill().
+    """
+    env = {
+        **os.environ,
+        "SECRET_KEY": "test-worker", "DEBUG": "0", "DATABASE_URL": worker_database_url(),
+        "CELERY_BROKER_URL": BRANCH_JOB_BROKER, "CELERY_TASK_DEFAULT_QUEUE": branch_job_queue,
+        "SCORING_AUTO_ENQUEUE": "0", "LOG_LEVEL": "DEBUG",
+    }
+    worker = CeleryWorker(branch_job_queue, env, tmp_path / "worker.log")
+    worker.start()
+    worker.wait_for_log("ready.")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def big_branch(import_json):
+    """A 1,200-comment branch (a few levels deep) and one comment outside it, imported.
+
+    Returns (root, ids of the branch in path order, the outside comment)."""
+    import_json({"threads": [branch_thread_document("big", 1200)]}, name="big.json")
+    branch = list(Comment.objects.filter(thread__external_id="big")
+                  .exclude(external_id="big-outside").order_by("path"))
+    return branch[0], [c.pk for c in branch], Comment.objects.get(external_id="big-outside")

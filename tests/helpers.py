@@ -20,15 +20,22 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import string
+import subprocess
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import factory
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from factory.django import DjangoModelFactory, Password
 
 from moderation.models import ToxicityScore
@@ -167,6 +174,19 @@ def thread_document(external_id: str, bodies: list[str], *, nested: bool = False
     }
 
 
+def branch_thread_document(external_id: str, size: int, *, fanout: int = 4) -> dict:
+    """A native JSON thread: a branch of `size` comments under its first one (each reply
+    to comment (i - 1) // fanout, so a few levels deep), then one top-level comment
+    outside the branch."""
+    comments = [{"external_id": f"{external_id}-{i}",
+                 "parent_id": f"{external_id}-{(i - 1) // fanout}" if i else None,
+                 "body": f"reply {i} in the branch"} for i in range(size)]
+    comments.append({"external_id": f"{external_id}-outside", "parent_id": None,
+                     "body": "a top-level comment outside the branch"})
+    return {"external_id": external_id, "title": f"Article {external_id}",
+            "comments": comments}
+
+
 def import_threads(tmp_path: Path, threads: list[dict], name: str = "seed.json") -> None:
     path = tmp_path / name
     path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
@@ -212,6 +232,81 @@ def point_celery_app(broker: str, queue: str | None = None) -> None:
     app.__dict__.pop("amqp", None)  # rebuilt (with the new default queue) on next use
     app._pool = None
     kombu.pools.reset()  # producer pools are cached per connection, process-wide
+
+
+# --- a real Celery worker ---------------------------------------------------------
+
+def worker_database_url() -> str:
+    """The test database as a DATABASE_URL, for a worker process to open by name."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a prefork worker's children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class CeleryWorker:
+    """A real `celery -A config worker` (prefork, one child) on its own queue; its log in a file."""
+
+    def __init__(self, queue: str, env: dict[str, str], log: Path) -> None:
+        self.queue, self.env, self.log = queue, env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
+             "-c", "1", "-Q", self.queue, "--without-heartbeat", "--without-gossip",
+             "--without-mingle", "-l", "debug", "-n", f"{self.queue}@%h"],
+            cwd=django_settings.BASE_DIR, env=self.env, stdout=handle,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+    def log_count(self, text: str) -> int:
+        return self.log.read_text(errors="replace").count(text)
+
+    def kill_child(self) -> None:
+        """SIGKILL the worker child (the prefork parent starts a new one)."""
+        (child,) = child_pids(self.process.pid)
+        os.kill(child, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, parent and child: nothing acks, nothing cleans up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace"):
+                return
+            assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
+            time.sleep(0.1)
+        raise AssertionError(f"worker never logged {text!r}:\n"
+                             + self.log.read_text(errors="replace")[-3000:])
 
 
 # --- detoxify checkpoints ---------------------------------------------------------

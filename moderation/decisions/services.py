@@ -340,13 +340,13 @@ def _branch_job_send(job_id: int) -> bool:
 
 
 def _branch_job_chunk(job_id: int) -> BranchHideJob:
+    logger.debug("branch job %d: next chunk", job_id)
     with transaction.atomic():
         # The job row first: two runs of one job take turns chunk by chunk,
         # each reading the progress the other committed.
         job = BranchHideJob.objects.select_for_update().get(pk=job_id)
         if job.finished:
             return job
-        logger.info("branch job %d: chunk after %r", job.pk, job.last_path)
         if job.kind == BranchHideJob.Kind.HIDE:
             walked, changed, last_path = _hide_chunk(job)
         else:
