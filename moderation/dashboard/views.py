@@ -284,7 +284,7 @@ def _refusal(exc: ModerationError) -> tuple[str, str]:
 def _summary(action: str, done: int, refused: int,
              background: list[BranchHideJob] | None = None) -> str:
     noun = "comment" if done == 1 else "comments"
-    text = f"{PAST[action]} {done} {noun}" if done else "Nothing changed"
+    text = f"{PAST[action]} {done:,} {noun}" if done else "Nothing changed"
     if action == HIDE_BRANCH and done:
         text += " (the branch)"
     running = [job for job in background or [] if not job.finished]
