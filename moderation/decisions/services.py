@@ -12,6 +12,7 @@ chunks, each chunk one short transaction (`branch_hide_job_start`,
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +20,7 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from moderation.models import Action, BranchHideJob, Decision, ReasonCode, ToxicityScore
@@ -38,6 +39,8 @@ BRANCH_JOB_CHUNK = 500
 # job neither holds one worker child throughout nor outlives the broker's
 # visibility timeout (after which Redis would hand the message out again).
 BRANCH_JOB_CHUNKS_PER_RUN = 20
+# Seconds between chunks on SQLite, longer than its busy handler's longest sleep.
+SQLITE_CHUNK_PAUSE = 0.15
 # A queued or running job untouched for this long lost its worker or its message.
 BRANCH_JOB_STALLED_AFTER = timedelta(minutes=5)
 
@@ -303,6 +306,12 @@ def branch_job_run(*, job_id: int, max_chunks: int | None = None) -> BranchHideJ
         chunks += 1
         if job.finished or (max_chunks is not None and chunks >= max_chunks):
             return job
+        if connection.vendor == "sqlite":
+            # SQLite has one write lock, and a writer waiting for it polls
+            # (sleeping up to 100 ms between tries): a job that takes it again
+            # the moment it commits would starve every moderator's action
+            # until the whole branch is done. PostgreSQL queues lock waiters.
+            time.sleep(SQLITE_CHUNK_PAUSE)
 
 
 def branch_job_fail(*, job_id: int, error: str) -> None:
