@@ -355,9 +355,21 @@ def branch_job(request: HttpRequest, job_id: int) -> HttpResponse:
         raise Http404(f"no branch job #{job_id}") from None
     parts = [_job_html(request, job, ctx=ctx, tab=tab)]
     if job.finished:
-        parts.extend(_card_parts(request, _fresh([job.root_id], ctx), ctx=ctx, tab=tab,
-                                 messages={}))
+        comments = _fresh([job.root_id], ctx)
+        parts.extend(_card_parts(request, comments, ctx=ctx, tab=tab, messages={}))
+        parts.extend(_counter_parts(request, comments, ctx=ctx, tab=tab))
+        parts.append(render_to_string("moderation/partials/flash.html", {
+            "oob": True, "flash": _job_summary(job),
+        }, request=request))
     return HttpResponse("".join(parts))
+
+
+def _job_summary(job: BranchHideJob) -> str:
+    verb = "Hid" if job.kind == BranchHideJob.Kind.HIDE else "Restored"
+    noun = "comment" if job.changed == 1 else "comments"
+    if job.state == BranchHideJob.State.FAILED:
+        return f"{verb} {job.changed:,} {noun}, then the background job failed: {job.error}"
+    return f"{verb} {job.changed:,} {noun} (the branch, in the background)."
 
 
 @moderator_required
@@ -418,14 +430,7 @@ def _respond(
                                oob=True))
     for job in new_jobs or []:
         parts.append(_job_html(request, job, ctx=ctx, tab=tab, append=True))
-    parts.append(render_to_string("moderation/partials/tab_counts.html", {
-        "tab_counts": queue.queue_counts(), "tab": tab, "oob": True,
-    }, request=request))
-    if ctx == "thread" and comments:
-        # The thread header's per-state badges, for the thread acted on.
-        parts.append(render_to_string("moderation/partials/state_counts.html", {
-            "oob": True, "counts": queue.thread_state_counts(thread_id=comments[0].thread_id),
-        }, request=request))
+    parts.extend(_counter_parts(request, comments, ctx=ctx, tab=tab))
     parts.append(render_to_string("moderation/partials/undo_bar.html", {
         "oob": True, "undo_label": undo_label, "ctx": ctx, "tab": tab,
     }, request=request))
@@ -433,6 +438,20 @@ def _respond(
         "oob": True, "flash": flash,
     }, request=request))
     return HttpResponse("".join(parts))
+
+
+def _counter_parts(request: HttpRequest, comments: list[Comment], *, ctx: str,
+                   tab: str) -> list[str]:
+    """The tab counters and, in a thread, its header's per-state badges."""
+    parts = [render_to_string("moderation/partials/tab_counts.html", {
+        "tab_counts": queue.queue_counts(), "tab": tab, "oob": True,
+    }, request=request)]
+    if ctx == "thread" and comments:
+        # The thread header's per-state badges, for the thread acted on.
+        parts.append(render_to_string("moderation/partials/state_counts.html", {
+            "oob": True, "counts": queue.thread_state_counts(thread_id=comments[0].thread_id),
+        }, request=request))
+    return parts
 
 
 def _card_parts(request: HttpRequest, comments: list[Comment], *, ctx: str, tab: str,

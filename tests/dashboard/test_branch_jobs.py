@@ -56,8 +56,10 @@ def test_progress_polls_until_done_then_offers_restore(settings, moderator_clien
     assert "Hid 1,200 comments in the branch of" in html
     assert "hx-trigger" not in html  # polling stops
     assert "Restore branch" in html and "Reload</a> to see the replies" in html
-    # The clicked comment's node comes along, as it is now.
+    # The clicked comment's node, the thread's badges and the status come along.
     assert f'id="c-{root.pk}" class="node state-hidden"' in html
+    assert "pending 1</span>" in html and "hidden 1200</span>" in html
+    assert "Hid 1,200 comments (the branch, in the background)." in html
     # Another moderator sees the progress but is not offered the undo.
     other = ModeratorFactory()
     moderator_client.force_login(other)
