@@ -283,7 +283,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "moderation.scoring.tasks.sweep_unscored_task",
         "schedule": float(SCORING_SWEEP_SECONDS),
     },
+    # Branch hide jobs whose worker died or whose message was lost are sent again.
+    "branch-job-sweep": {
+        "task": "moderation.decisions.tasks.resume_stalled_branch_jobs_task",
+        "schedule": 60.0,
+    },
 }
+# A "hide branch" over this many comments runs as a background job, in chunks
+# (docs/moderation.md); smaller ones are hidden within the request.
+BRANCH_HIDE_SYNC_MAX = int(os.environ.get("BRANCH_HIDE_SYNC_MAX", "500"))
 
 # --- Scoring (docs/scoring.md) ------------------------------------------------
 # auto: detoxify when its weights are present, else the offline fallback.

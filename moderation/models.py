@@ -99,6 +99,11 @@ class Decision(models.Model):
     top_score = models.FloatField(null=True, blank=True)
     model_key = models.CharField(max_length=200, blank=True)
     threshold = models.FloatField(null=True, blank=True)
+    # Set when a background branch job wrote it: "restore branch" undoes exactly these.
+    branch_job = models.ForeignKey(
+        "BranchHideJob", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="decisions",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = DecisionQuerySet.as_manager()
@@ -144,3 +149,60 @@ class ActiveModel(models.Model):
 
     def __str__(self) -> str:
         return f"detoxify {self.model_type} {self.checksum[:12]} ({self.checkpoint})"
+
+
+class BranchHideJob(models.Model):
+    """A branch hide too large for one request, or the undo of one, done in chunks by a worker.
+
+    The progress (`last_path`, `done`, `changed`) is written in the same
+    transaction as each chunk's decisions, so a worker that dies loses at most
+    the chunk it was writing, and whoever runs the job next (a redelivered
+    message, or the sweep) continues after `last_path`.
+    """
+
+    class Kind(models.TextChoices):
+        HIDE = "hide", "Hide branch"
+        UNDO = "undo", "Undo branch hide"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HIDE)
+    root = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="branch_jobs")
+    # For an undo job: the hide job whose decisions it reverses.
+    undoes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="undone_by",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="branch_hide_jobs",
+    )
+    reason = models.CharField(max_length=32, choices=ReasonCode.choices, blank=True)
+    note = models.TextField(blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    # Comments to walk: the branch's size when the job started (hide), or the
+    # number of decisions to reverse (undo).
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0, help_text="Comments walked so far.")
+    changed = models.PositiveIntegerField(
+        default=0, help_text="Comments hidden (hide) or put back (undo) so far."
+    )
+    last_path = models.CharField(max_length=420, blank=True,
+                                 help_text="The last comment path processed; resumes after it.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "updated_at"], name="branchjob_state_updated")]
+
+    def __str__(self) -> str:
+        return f"branch {self.kind} job #{self.pk} of comment #{self.root_id}: {self.state}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)

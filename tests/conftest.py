@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -14,12 +15,15 @@ from tests.helpers import (
     CHROMIUM,
     LAUNCH_ARGS,
     TEST_PASSWORD,
+    CeleryWorker,
     CommentFactory,
     MarkerScorer,
     ModeratorFactory,
     SilentServer,
     StaffFactory,
+    branch_thread_document,
     build_detoxify_checkpoint,
+    child_database_url,
     gunicorn_start,
     import_threads,
     manage,
@@ -213,3 +217,52 @@ def hung_broker():
             yield server
         finally:
             point_celery_app(*saved)
+# --- Celery: background branch jobs --------------------------------------------------
+
+# The real Redis, a database of its own (the scoring worker tests use DB 5).
+BRANCH_JOB_BROKER = os.environ.get("TEST_BRANCH_JOB_BROKER", "redis://127.0.0.1:6379/10")
+
+
+@pytest.fixture
+def branch_job_queue():
+    """This process sends task messages to a fresh queue on the real Redis; returns its name."""
+    import redis
+
+    from config.celery import app
+
+    queue = f"tk-branch-{uuid.uuid4().hex[:10]}"
+    saved = (app.conf.broker_url, app.conf.task_default_queue)
+    point_celery_app(BRANCH_JOB_BROKER, queue)
+    yield queue
+    redis.Redis.from_url(BRANCH_JOB_BROKER).delete(queue, f"{queue}.unacked")
+    point_celery_app(*saved)
+
+
+@pytest.fixture
+def branch_job_worker(branch_job_queue, tmp_path):
+    """A real prefork worker on that queue, reading the test database by name.
+
+    Tests using it commit (transaction=True). Call .start() again after .kill().
+    """
+    env = {
+        **os.environ,
+        "SECRET_KEY": "test-worker", "DEBUG": "0", "DATABASE_URL": child_database_url(),
+        "CELERY_BROKER_URL": BRANCH_JOB_BROKER, "CELERY_TASK_DEFAULT_QUEUE": branch_job_queue,
+        "SCORING_AUTO_ENQUEUE": "0", "LOG_LEVEL": "DEBUG",
+    }
+    worker = CeleryWorker(branch_job_queue, env, tmp_path / "worker.log")
+    worker.start()
+    worker.wait_for_log("ready.")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def big_branch(import_json):
+    """A 1,200-comment branch (a few levels deep) and one comment outside it, imported.
+
+    Returns (root, ids of the branch in path order, the outside comment)."""
+    import_json({"threads": [branch_thread_document("big", 1200)]}, name="big.json")
+    branch = list(Comment.objects.filter(thread__external_id="big")
+                  .exclude(external_id="big-outside").order_by("path"))
+    return branch[0], [c.pk for c in branch], Comment.objects.get(external_id="big-outside")

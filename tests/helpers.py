@@ -45,7 +45,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import factory
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from factory.django import DjangoModelFactory, Password
 
 from moderation.models import ToxicityScore
@@ -185,6 +187,19 @@ def thread_document(external_id: str, bodies: list[str], *, nested: bool = False
     }
 
 
+def branch_thread_document(external_id: str, size: int, *, fanout: int = 4) -> dict:
+    """A native JSON thread: a branch of `size` comments under its first one (each reply
+    to comment (i - 1) // fanout, so a few levels deep), then one top-level comment
+    outside the branch."""
+    comments = [{"external_id": f"{external_id}-{i}",
+                 "parent_id": f"{external_id}-{(i - 1) // fanout}" if i else None,
+                 "body": f"reply {i} in the branch"} for i in range(size)]
+    comments.append({"external_id": f"{external_id}-outside", "parent_id": None,
+                     "body": "a top-level comment outside the branch"})
+    return {"external_id": external_id, "title": f"Article {external_id}",
+            "comments": comments}
+
+
 def import_threads(tmp_path: Path, threads: list[dict], name: str = "seed.json") -> None:
     path = tmp_path / name
     path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
@@ -219,8 +234,8 @@ class MarkerScorer:
 
 
 def child_database_url() -> str:
-    """DATABASE_URL of the test database, for a worker or command run as another process."""
-    from django.db import connection
+    """DATABASE_URL of the test database, for a worker or command run as another process
+    (which opens the test database by name)."""
 
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
@@ -337,6 +352,70 @@ def process_stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait()
+# --- a real Celery worker ---------------------------------------------------------
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a prefork worker's children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class CeleryWorker:
+    """A real `celery -A config worker` (prefork, one child) on its own queue; its log in a file."""
+
+    def __init__(self, queue: str, env: dict[str, str], log: Path) -> None:
+        self.queue, self.env, self.log = queue, env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
+             "-c", "1", "-Q", self.queue, "--without-heartbeat", "--without-gossip",
+             "--without-mingle", "-l", "debug", "-n", f"{self.queue}@%h"],
+            cwd=django_settings.BASE_DIR, env=self.env, stdout=handle,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+    def log_count(self, text: str) -> int:
+        return self.log.read_text(errors="replace").count(text)
+
+    def kill_child(self) -> None:
+        """SIGKILL the worker child (the prefork parent starts a new one)."""
+        (child,) = child_pids(self.process.pid)
+        os.kill(child, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, parent and child: nothing acks, nothing cleans up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace"):
+                return
+            assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
+            time.sleep(0.1)
+        raise AssertionError(f"worker never logged {text!r}:\n"
+                             + self.log.read_text(errors="replace")[-3000:])
 
 
 # --- detoxify checkpoints ---------------------------------------------------------

@@ -10,4 +10,5 @@ urlpatterns = [
         views.comment_action,
         name="comment-action",
     ),
+    path("branch-jobs/<int:job_id>/", views.branch_job, name="branch-job"),
 ]

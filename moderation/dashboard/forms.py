@@ -107,3 +107,16 @@ class NewItemsForm(forms.Form):
 
 class DecisionsPageForm(forms.Form):
     before = WholeNumberField(required=False, min_value=1)
+
+
+class BranchJobForm(forms.Form):
+    """`ctx` and `tab` of the page polling a branch job: which card or node to refresh."""
+
+    ctx = forms.ChoiceField(choices=[("queue", "queue"), ("thread", "thread")], required=False)
+    tab = forms.ChoiceField(choices=[(tab, tab) for tab in queue.TABS], required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["ctx"] = data.get("ctx") or "queue"
+        data["tab"] = data.get("tab") or "review"
+        return data

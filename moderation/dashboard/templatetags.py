@@ -239,3 +239,9 @@ def act_url() -> str:
 @cache
 def _act_url() -> str:
     return reverse("moderation:act")
+
+
+@register.filter
+def thousands(value: int | None) -> str:
+    """12345 -> "12,345": job sizes are read at a glance."""
+    return f"{value or 0:,}"

@@ -18,4 +18,6 @@ urlpatterns = [
     path("me/decisions/", views.my_decisions, name="my_decisions"),
     path("act/", views.act, name="act"),
     path("undo/", views.undo, name="undo"),
+    path("branch-jobs/<int:job_id>/", views.branch_job, name="branch_job"),
+    path("branch-jobs/<int:job_id>/undo/", views.branch_job_undo, name="branch_job_undo"),
 ]

@@ -11,7 +11,7 @@ the one response, so what the moderator sees is never a request behind.
 from __future__ import annotations
 
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,26 +20,30 @@ from django.views.decorators.http import require_GET, require_POST
 from moderation.decisions.forms import ModerationActionForm, form_errors_text
 from moderation.decisions.permissions import moderator_required
 from moderation.decisions.selectors import (
-    comment_history as decisions_of_comment,
-)
-from moderation.decisions.selectors import (
+    branch_job_get,
+    branch_job_undo_of,
     decisions_by_actor,
     moderator_history,
+)
+from moderation.decisions.selectors import (
+    comment_history as decisions_of_comment,
 )
 from moderation.decisions.services import (
     ModerationError,
     StaleDecision,
+    branch_job_undo_start,
     comment_undo,
     comments_bulk_action_apply,
 )
 from moderation.decisions.states import HIDE_BRANCH
-from moderation.models import ReasonCode
+from moderation.models import BranchHideJob, ReasonCode
 from moderation.scoring.labels import label_table
 from threads.models import Author, Comment, Thread
 
 from . import queue
 from .forms import (
     AuthorPageForm,
+    BranchJobForm,
     DecisionsPageForm,
     NewItemsForm,
     QueueFilterForm,
@@ -49,6 +53,8 @@ from .forms import (
 # Session key: the ids of the decisions the moderator's last action made,
 # which "undo" reverses (each with a new decision).
 LAST_BATCH = "moderation_last_batch"
+# And the background branch hides it started (undone as a whole, once finished).
+LAST_JOBS = "moderation_last_branch_jobs"
 PAST = {
     "approve": "Approved",
     "flag": "Flagged",
@@ -274,27 +280,35 @@ def act(request: HttpRequest) -> HttpResponse:
     )
     messages = {exc.comment_id: _refusal(exc) for exc in result.refused
                 if exc.comment_id is not None}
-    decisions = result.decisions
-    if decisions:
+    decisions, jobs = result.decisions, result.jobs
+    if decisions or jobs:
         request.session[LAST_BATCH] = [d.pk for d in decisions]
-    flash = _summary(action, len(decisions), len(messages))
+        request.session[LAST_JOBS] = [job.pk for job in jobs]
+    flash = _summary(action, len(decisions), len(messages), background=jobs)
     touched = [*ids, *(d.comment_id for d in decisions)]
     return _respond(request, ctx=ctx, tab=tab, cards=touched, messages=messages, flash=flash,
-                    undo_label=flash if decisions else None)
+                    undo_label=flash if decisions or jobs else None, new_jobs=jobs)
 
 
 def _refusal(exc: ModerationError) -> tuple[str, str]:
     return ("conflict" if isinstance(exc, StaleDecision) else "error", str(exc))
 
 
-def _summary(action: str, done: int, refused: int) -> str:
+def _summary(action: str, done: int, refused: int,
+             background: list[BranchHideJob] | None = None) -> str:
     noun = "comment" if done == 1 else "comments"
-    text = f"{PAST[action]} {done} {noun}" if done else "Nothing changed"
+    text = f"{PAST[action]} {done:,} {noun}" if done else "Nothing changed"
     if action == HIDE_BRANCH and done:
         text += " (the branch)"
+    running = [job for job in background or [] if not job.finished]
+    if running:
+        total = sum(job.total for job in running)
+        verb = "Hiding" if running[0].kind == BranchHideJob.Kind.HIDE else "Restoring"
+        later = f"{verb} {total:,} comments in the background…"
+        text = later if not done else f"{text}; {later[0].lower()}{later[1:]}"
     if refused:
         text += f"; {refused} refused (see the card{'s' if refused > 1 else ''})"
-    return text + "."
+    return text if text.endswith("…") else text + "."
 
 
 @moderator_required
@@ -304,8 +318,9 @@ def undo(request: HttpRequest) -> HttpResponse:
     ctx = "thread" if request.POST.get("ctx") == "thread" else "queue"
     tab = request.POST.get("tab") or "review"
     batch = request.session.get(LAST_BATCH) or []
+    job_ids: list[int] = request.session.get(LAST_JOBS) or []
     decisions = decisions_by_actor(actor=request.user, ids=batch)
-    if not decisions:
+    if not decisions and not job_ids:
         return _respond(request, ctx=ctx, tab=tab, cards=[], flash="Nothing to undo.")
     messages: dict[int, tuple[str, str]] = {}
     done = 0
@@ -315,9 +330,93 @@ def undo(request: HttpRequest) -> HttpResponse:
             done += 1
         except ModerationError as exc:
             messages[decision.comment_id] = _refusal(exc)
+    # A background branch hide is undone whole, by an undo job, once it has
+    # finished; until then it stays the thing "undo" will take back.
+    undo_jobs, unfinished, roots = [], [], []
+    for job_id in job_ids:
+        try:
+            undo_jobs.append(branch_job_undo_start(job=job_id, actor=request.user))
+        except ModerationError as exc:
+            if exc.comment_id is not None:
+                messages[exc.comment_id] = _refusal(exc)
+                roots.append(exc.comment_id)
+                unfinished.append(job_id)
+    done += sum(job.changed for job in undo_jobs if job.finished)
     request.session.pop(LAST_BATCH, None)
-    return _respond(request, ctx=ctx, tab=tab, cards=[d.comment_id for d in decisions],
-                    messages=messages, flash=_summary("undo", done, len(messages)))
+    request.session[LAST_JOBS] = unfinished
+    cards = [d.comment_id for d in decisions] + roots + [job.root_id for job in undo_jobs]
+    return _respond(request, ctx=ctx, tab=tab, cards=cards, messages=messages,
+                    flash=_summary("undo", done, len(messages), background=undo_jobs),
+                    undo_label="Undo" if unfinished else None, new_jobs=undo_jobs,
+                    old_jobs=[job.undoes_id for job in undo_jobs])
+
+
+@moderator_required
+@require_GET
+def branch_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The progress of a background branch job (polled by its element until it finishes).
+
+    Once finished it also swaps in the clicked comment's card or node as it is now.
+    """
+    form = BranchJobForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    ctx, tab = form.cleaned_data["ctx"], form.cleaned_data["tab"]
+    try:
+        job = branch_job_get(job_id=job_id)
+    except BranchHideJob.DoesNotExist:
+        raise Http404(f"no branch job #{job_id}") from None
+    parts = [_job_html(request, job, ctx=ctx, tab=tab)]
+    if job.finished:
+        comments = _fresh([job.root_id], ctx)
+        parts.extend(_card_parts(request, comments, ctx=ctx, tab=tab, messages={}))
+        parts.extend(_counter_parts(request, comments, ctx=ctx, tab=tab))
+        parts.append(render_to_string("moderation/partials/flash.html", {
+            "oob": True, "flash": _job_summary(job),
+        }, request=request))
+    return HttpResponse("".join(parts))
+
+
+def _job_summary(job: BranchHideJob) -> str:
+    verb = "Hid" if job.kind == BranchHideJob.Kind.HIDE else "Restored"
+    noun = "comment" if job.changed == 1 else "comments"
+    if job.state == BranchHideJob.State.FAILED:
+        return f"{verb} {job.changed:,} {noun}, then the background job failed: {job.error}"
+    return f"{verb} {job.changed:,} {noun} (the branch, in the background)."
+
+
+@moderator_required
+@require_POST
+def branch_job_undo(request: HttpRequest, job_id: int) -> HttpResponse:
+    """"Restore branch": undo a finished background branch hide (all of it, or nothing)."""
+    form = BranchJobForm(request.POST)
+    if not form.is_valid():
+        return _invalid(form)
+    ctx, tab = form.cleaned_data["ctx"], form.cleaned_data["tab"]
+    try:
+        undo_job = branch_job_undo_start(job=job_id, actor=request.user)
+    except ModerationError as exc:
+        cards = [exc.comment_id] if exc.comment_id is not None else []
+        return _respond(request, ctx=ctx, tab=tab, cards=cards, flash=str(exc),
+                        messages={exc.comment_id: _refusal(exc)} if cards else None)
+    # "u" must not start it a second time.
+    request.session[LAST_JOBS] = [
+        pk for pk in request.session.get(LAST_JOBS) or [] if pk != job_id
+    ]
+    done = undo_job.changed if undo_job.finished else 0
+    return _respond(request, ctx=ctx, tab=tab, cards=[undo_job.root_id],
+                    flash=_summary("undo", done, 0, background=[undo_job]),
+                    new_jobs=[undo_job], old_jobs=[job_id])
+
+
+def _job_html(request: HttpRequest, job: BranchHideJob, *, ctx: str, tab: str,
+              append: bool = False, oob: bool = False) -> str:
+    undo_job = branch_job_undo_of(job=job) if job.kind == BranchHideJob.Kind.HIDE else None
+    return render_to_string("moderation/partials/branch_job.html", {
+        "job": job, "ctx": ctx, "tab": tab, "append": append, "oob": oob,
+        "undo_job": undo_job,
+        "can_undo": job.kind == BranchHideJob.Kind.HIDE and job.actor_id == request.user.pk,
+    }, request=request)
 
 
 def _respond(
@@ -329,12 +428,48 @@ def _respond(
     flash: str,
     messages: dict[int, tuple[str, str]] | None = None,
     undo_label: str | None = None,
+    new_jobs: list[BranchHideJob] | None = None,
+    old_jobs: list[int] | None = None,
 ) -> HttpResponse:
-    """Out-of-band swaps: each touched card, the counters, the undo bar, the status."""
-    messages = messages or {}
+    """Out-of-band swaps: each touched card, the counters, the undo bar, the status,
+    and the progress of any background branch job started (`new_jobs`, added to
+    the status line) or superseded (`old_jobs`, their elements redrawn)."""
     if tab not in queue.TABS:
         tab = "review"
     comments = _fresh(cards, ctx)
+    parts = _card_parts(request, comments, ctx=ctx, tab=tab, messages=messages or {})
+    for job_id in old_jobs or []:
+        parts.append(_job_html(request, branch_job_get(job_id=job_id), ctx=ctx, tab=tab,
+                               oob=True))
+    for job in new_jobs or []:
+        parts.append(_job_html(request, job, ctx=ctx, tab=tab, append=True))
+    parts.extend(_counter_parts(request, comments, ctx=ctx, tab=tab))
+    parts.append(render_to_string("moderation/partials/undo_bar.html", {
+        "oob": True, "undo_label": undo_label, "ctx": ctx, "tab": tab,
+    }, request=request))
+    parts.append(render_to_string("moderation/partials/flash.html", {
+        "oob": True, "flash": flash,
+    }, request=request))
+    return HttpResponse("".join(parts))
+
+
+def _counter_parts(request: HttpRequest, comments: list[Comment], *, ctx: str,
+                   tab: str) -> list[str]:
+    """The tab counters and, in a thread, its header's per-state badges."""
+    parts = [render_to_string("moderation/partials/tab_counts.html", {
+        "tab_counts": queue.queue_counts(), "tab": tab, "oob": True,
+    }, request=request)]
+    if ctx == "thread" and comments:
+        # The thread header's per-state badges, for the thread acted on.
+        parts.append(render_to_string("moderation/partials/state_counts.html", {
+            "oob": True, "counts": queue.thread_state_counts(thread_id=comments[0].thread_id),
+        }, request=request))
+    return parts
+
+
+def _card_parts(request: HttpRequest, comments: list[Comment], *, ctx: str, tab: str,
+                messages: dict[int, tuple[str, str]]) -> list[str]:
+    """Each comment's card (queue) or node (thread), as an out-of-band swap."""
     scores = queue.latest_scores(comments)
     parts = []
     for comment in comments:
@@ -353,21 +488,7 @@ def _respond(
             "ctx": ctx,
             "reasons": ReasonCode.choices,
         }, request=request))
-    parts.append(render_to_string("moderation/partials/tab_counts.html", {
-        "tab_counts": queue.queue_counts(), "tab": tab, "oob": True,
-    }, request=request))
-    if ctx == "thread" and comments:
-        # The thread header's per-state badges, for the thread acted on.
-        parts.append(render_to_string("moderation/partials/state_counts.html", {
-            "oob": True, "counts": queue.thread_state_counts(thread_id=comments[0].thread_id),
-        }, request=request))
-    parts.append(render_to_string("moderation/partials/undo_bar.html", {
-        "oob": True, "undo_label": undo_label, "ctx": ctx, "tab": tab,
-    }, request=request))
-    parts.append(render_to_string("moderation/partials/flash.html", {
-        "oob": True, "flash": flash,
-    }, request=request))
-    return HttpResponse("".join(parts))
+    return parts
 
 
 def _fresh(ids: list[int], ctx: str) -> list[Comment]:
@@ -385,6 +506,6 @@ def _fresh(ids: list[int], ctx: str) -> list[Comment]:
 
 
 __all__ = [
-    "act", "author_view", "comment_body", "comment_context", "comment_history", "home",
-    "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
+    "act", "author_view", "branch_job", "branch_job_undo", "comment_body", "comment_context",
+    "comment_history", "home", "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
 ]

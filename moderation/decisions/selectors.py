@@ -1,4 +1,4 @@
-"""Reads of the moderation log: the only read path for Decision outside this package.
+"""Reads of the moderation log and branch jobs: the only read path for them outside this package.
 
 The dashboard, the API and the commands read decisions through these
 functions; the services in this package read them only to enforce rules.
@@ -12,7 +12,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from moderation.models import Decision
+from moderation.models import BranchHideJob, Decision
 from threads.models import Comment
 
 
@@ -64,3 +64,21 @@ def comment_ids_decided_since(
     if exclude_actor_id is not None:
         decisions = decisions.exclude(actor_id=exclude_actor_id)
     return decisions.values("comment_id")
+
+
+def branch_job_get(*, job_id: int) -> BranchHideJob:
+    """One branch job with its root comment and who started it (DoesNotExist if none)."""
+    return BranchHideJob.objects.select_related("root", "actor").get(pk=job_id)
+
+
+def branch_job_undo_of(*, job: BranchHideJob) -> BranchHideJob | None:
+    """The job that undoes this branch hide, if one was started."""
+    return BranchHideJob.objects.filter(undoes=job).first()
+
+
+def branch_jobs_stalled(*, before: datetime) -> QuerySet[BranchHideJob]:
+    """Queued or running jobs not updated since `before` (their worker or message was lost)."""
+    return BranchHideJob.objects.filter(
+        state__in=[BranchHideJob.State.QUEUED, BranchHideJob.State.RUNNING],
+        updated_at__lt=before,
+    ).order_by("pk")

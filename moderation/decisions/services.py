@@ -3,22 +3,46 @@
 Every action locks the comment row, checks the transition and the version the
 actor saw, changes the state and writes its Decision row in one transaction.
 `comment_action_apply` acts on one comment; `comments_bulk_action_apply` on
-many, each in its own transaction, collecting refusals.
+many, each in its own transaction, collecting refusals. A branch hide over
+BRANCH_HIDE_SYNC_MAX comments is a `BranchHideJob` that a worker runs in
+chunks, each chunk one short transaction (`branch_hide_job_start`,
+`branch_job_run`).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
-from moderation.models import Action, Decision, ReasonCode, ToxicityScore
+from moderation.models import Action, BranchHideJob, Decision, ReasonCode, ToxicityScore
 from threads.models import Comment
 from threads.selectors import comment_subtree
 
+from .selectors import branch_jobs_stalled
 from .states import HIDE_BRANCH, TRANSITIONS, UNDOABLE, State
+
+logger = logging.getLogger(__name__)
+
+# Comments per chunk of a background branch job; each chunk is one transaction,
+# short enough that the rows it locks are free again before anyone notices.
+BRANCH_JOB_CHUNK = 500
+# Chunks per task run; the run then sends the rest as a new message, so a long
+# job neither holds one worker child throughout nor outlives the broker's
+# visibility timeout (after which Redis would hand the message out again).
+BRANCH_JOB_CHUNKS_PER_RUN = 20
+# Seconds between chunks on SQLite, longer than its busy handler's longest sleep.
+SQLITE_CHUNK_PAUSE = 0.15
+# A queued or running job untouched for this long lost its worker or its message.
+BRANCH_JOB_STALLED_AFTER = timedelta(minutes=5)
 
 
 class ModerationError(Exception):
@@ -79,6 +103,8 @@ class BulkResult:
     decisions: list[Decision] = field(default_factory=list)
     # One line per comment that was not acted on, saying why.
     refused: list[ModerationError] = field(default_factory=list)
+    # Branch hides too large for one request, started as background jobs.
+    jobs: list[BranchHideJob] = field(default_factory=list)
 
 
 def comment_action_apply(
@@ -170,29 +196,226 @@ def comment_branch_hide(
     note: str = "",
     expected_version: int | None = None,
 ) -> list[Decision]:
-    """Hide a comment and every reply under it: one Decision per comment hidden.
+    """Hide a comment and every reply under it in one transaction: one Decision per comment hidden.
 
     Locks the whole subtree (in path order,
     so two branch hides that overlap lock in the same order and cannot
     deadlock). The version check applies to the comment the moderator
     clicked; replies already hidden are left alone, and so is the system
-    (actor None) on any reply a human already decided on.
+    (actor None) on any reply a human already decided on. For branches up to
+    BRANCH_HIDE_SYNC_MAX; `comments_bulk_action_apply` starts a background
+    job (`branch_hide_job_start`) for larger ones.
     """
     _check_reason(reason)
     with transaction.atomic():
         root = _lock(comment)
         _check_version(root, expected_version)
         branch = list(comment_subtree(comment=root).select_for_update(of=("self",)))
-        decisions = []
-        for node in branch:
-            to_state = TRANSITIONS[Action.HIDE].get(node.state)
-            if to_state is None or (actor is None and _human_decided(node)):
-                continue
-            decisions.append(
-                _record(node, action=Action.HIDE, to_state=to_state, actor=actor, reason=reason,
-                        note=note, ml=None)
+        return _hide_nodes(branch, actor=actor, reason=reason, note=note, job=None)
+
+
+def branch_hide_job_start(
+    *,
+    comment: Comment | int,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
+    note: str = "",
+    expected_version: int | None = None,
+) -> BranchHideJob:
+    """Hide a large branch in the background: the clicked comment now, its replies in chunks.
+
+    The clicked comment is locked, checked against the version the moderator
+    saw and hidden in this transaction, so the check means what it says and
+    its card shows the new state at once. The job row is written in the same
+    transaction and its task message sent when it commits; a broker that
+    cannot be reached delays the job (the sweep sends it), never the request.
+    """
+    _check_reason(reason)
+    with transaction.atomic():
+        root = _lock(comment)
+        _check_version(root, expected_version)
+        job = BranchHideJob.objects.create(
+            kind=BranchHideJob.Kind.HIDE, root=root, actor=actor, reason=reason, note=note,
+            total=comment_subtree(comment=root).count(), done=1, last_path=root.path,
+        )
+        job.changed = len(_hide_nodes([root], actor=actor, reason=reason, note=note, job=job))
+        job.save(update_fields=["changed", "updated_at"])
+        transaction.on_commit(partial(_branch_job_send, job.pk))
+    _sync(comment, root)
+    return job
+
+
+def branch_job_undo_start(*, job: BranchHideJob | int, actor: AbstractBaseUser) -> BranchHideJob:
+    """Undo a finished background branch hide: put back exactly the comments that job hid.
+
+    Each comment as `comment_undo` would, with an `undo` decision, and only
+    while it is still as the hide left it (a comment acted on since is
+    skipped and counted). Only the moderator who hid the branch, only once
+    the hide has finished (an undo of half a branch would leave the other
+    half hidden by the worker afterwards). Returns the undo job: done already
+    when the job hid no more than BRANCH_HIDE_SYNC_MAX comments (undone
+    within this call), else queued for a worker. Asking twice returns the
+    same undo job.
+    """
+    job_id = job.pk if isinstance(job, BranchHideJob) else job
+    with transaction.atomic():
+        source = BranchHideJob.objects.select_for_update().filter(pk=job_id).first()
+        if source is None:
+            raise ModerationError(f"branch job #{job_id} does not exist")
+        if source.kind != BranchHideJob.Kind.HIDE:
+            raise ModerationError(f"job #{source.pk} is itself an undo; it cannot be undone",
+                                  comment_id=source.root_id)
+        if source.actor_id != actor.pk:
+            raise ModerationError(
+                f"only the moderator who hid the branch of comment #{source.root_id} can undo "
+                f"that job; restore the comments one by one instead", comment_id=source.root_id,
             )
-        return decisions
+        if not source.finished:
+            raise ModerationError(
+                f"the branch hide of comment #{source.root_id} is still {source.state} "
+                f"({source.done} of {source.total} done); undo it when it has finished",
+                comment_id=source.root_id,
+            )
+        existing = BranchHideJob.objects.filter(undoes=source).first()
+        if existing is not None:
+            return existing
+        undo = BranchHideJob.objects.create(
+            kind=BranchHideJob.Kind.UNDO, undoes=source, root_id=source.root_id, actor=actor,
+            reason=source.reason, note=f"undo of branch hide job #{source.pk}",
+            total=source.changed,
+        )
+        inline = undo.total <= settings.BRANCH_HIDE_SYNC_MAX
+        if not inline:
+            transaction.on_commit(partial(_branch_job_send, undo.pk))
+    if inline:
+        return branch_job_run(job_id=undo.pk)
+    return undo
+
+
+def branch_job_run(*, job_id: int, max_chunks: int | None = None) -> BranchHideJob:
+    """Run or resume a branch job, chunk by chunk, until it is finished or `max_chunks` ran.
+
+    Idempotent: each chunk starts after the job's `last_path` and writes its
+    decisions and the job's progress in one transaction, so running a job
+    again (a redelivered message, a duplicate from the sweep) continues where
+    the last committed chunk ended and never writes a decision twice.
+    """
+    chunks = 0
+    while True:
+        job = _branch_job_chunk(job_id)
+        chunks += 1
+        if job.finished or (max_chunks is not None and chunks >= max_chunks):
+            return job
+        if connection.vendor == "sqlite":
+            # SQLite has one write lock, and a writer waiting for it polls
+            # (sleeping up to 100 ms between tries): a job that takes it again
+            # the moment it commits would starve every moderator's action
+            # until the whole branch is done. PostgreSQL queues lock waiters.
+            time.sleep(SQLITE_CHUNK_PAUSE)
+
+
+def branch_job_fail(*, job_id: int, error: str) -> None:
+    """Mark a job failed (a bug or bad data, not a transient database error); it stops there.
+
+    Its decisions so far stand and can be undone; the sweep leaves it alone.
+    """
+    BranchHideJob.objects.filter(pk=job_id).exclude(state=BranchHideJob.State.DONE).update(
+        state=BranchHideJob.State.FAILED, error=error[:2000], finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def branch_jobs_resume_stalled(*, stalled_after: timedelta = BRANCH_JOB_STALLED_AFTER) -> int:
+    """Send again every queued or running job untouched for `stalled_after`; returns how many.
+
+    Its worker died (and the message will not come back before the broker's
+    visibility timeout) or its message was never sent. The job is touched
+    first, so the next sweep waits as long again; a job that was only slow
+    gets a duplicate message, which takes turns with the first run.
+    """
+    ids = list(branch_jobs_stalled(before=timezone.now() - stalled_after)
+               .values_list("pk", flat=True))
+    BranchHideJob.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+    sent = sum(_branch_job_send(job_id) for job_id in ids)
+    if ids:
+        logger.info("branch job sweep: sent %d of %d stalled job(s) again", sent, len(ids))
+    return sent
+
+
+def _branch_job_send(job_id: int) -> bool:
+    from .tasks import branch_job_send
+
+    return branch_job_send(job_id)
+
+
+def _branch_job_chunk(job_id: int) -> BranchHideJob:
+    logger.debug("branch job %d: next chunk", job_id)
+    with transaction.atomic():
+        # The job row first: two runs of one job take turns chunk by chunk,
+        # each reading the progress the other committed.
+        job = BranchHideJob.objects.select_for_update().get(pk=job_id)
+        if job.finished:
+            return job
+        if job.kind == BranchHideJob.Kind.HIDE:
+            walked, changed, last_path = _hide_chunk(job)
+        else:
+            walked, changed, last_path = _undo_chunk(job)
+        job.done += walked
+        job.changed += changed
+        job.last_path = last_path or job.last_path
+        job.state = BranchHideJob.State.RUNNING
+        if walked < BRANCH_JOB_CHUNK:
+            job.state = BranchHideJob.State.DONE
+            job.finished_at = timezone.now()
+        job.save()
+    return job
+
+
+def _hide_chunk(job: BranchHideJob) -> tuple[int, int, str]:
+    root = Comment.objects.only("pk", "thread_id", "path", "depth").get(pk=job.root_id)
+    # Locked in path order, as comment_branch_hide locks, so the two cannot deadlock.
+    nodes = list(
+        comment_subtree(comment=root).filter(path__gt=job.last_path)
+        .select_for_update(of=("self",))[:BRANCH_JOB_CHUNK]
+    )
+    decisions = _hide_nodes(nodes, actor=job.actor, reason=job.reason, note=job.note, job=job)
+    return len(nodes), len(decisions), nodes[-1].path if nodes else ""
+
+
+def _undo_chunk(job: BranchHideJob) -> tuple[int, int, str]:
+    hides = list(
+        Decision.objects.filter(branch_job_id=job.undoes_id, action=Action.HIDE,
+                                comment__path__gt=job.last_path)
+        .select_related("comment").order_by("comment__path")[:BRANCH_JOB_CHUNK]
+    )
+    locked = {
+        comment.pk: comment
+        for comment in Comment.objects.filter(pk__in=[d.comment_id for d in hides])
+        .order_by("path").select_for_update()
+    }
+    changed = 0
+    for hide in hides:
+        comment = locked[hide.comment_id]
+        if comment.version != hide.comment_version + 1:
+            continue  # acted on since the hide: that later decision stands
+        _record(comment, action=Action.UNDO, to_state=hide.from_state, actor=job.actor,
+                reason=hide.reason, note=f"undo of decision #{hide.pk}", ml=None, job=job)
+        changed += 1
+    return len(hides), changed, hides[-1].comment.path if hides else ""
+
+
+def _hide_nodes(nodes: list[Comment], *, actor: AbstractBaseUser | None, reason: str, note: str,
+                job: BranchHideJob | None) -> list[Decision]:
+    """Hide these locked comments, skipping those hidden already (and, for the system,
+    those a human decided on)."""
+    decisions = []
+    for node in nodes:
+        to_state = TRANSITIONS[Action.HIDE].get(node.state)
+        if to_state is None or (actor is None and _human_decided(node)):
+            continue
+        decisions.append(_record(node, action=Action.HIDE, to_state=to_state, actor=actor,
+                                 reason=reason, note=note, ml=None, job=job))
+    return decisions
 
 
 def comments_bulk_action_apply(
@@ -207,17 +430,21 @@ def comments_bulk_action_apply(
     """Any moderator action on any number of comments (HIDE_BRANCH included).
 
     Each comment in its own transaction: one stale or illegal comment does
-    not stop the others; the result lists each refusal with its reason.
+    not stop the others; the result lists each refusal with its reason. A
+    branch of more than BRANCH_HIDE_SYNC_MAX comments becomes a background
+    job (in `BulkResult.jobs`, its clicked comment hidden already).
     """
     result = BulkResult()
     for comment_id in comment_ids:
         expected = (expected_versions or {}).get(comment_id)
         try:
             if action == HIDE_BRANCH:
-                result.decisions.extend(comment_branch_hide(
-                    comment=comment_id, actor=actor, reason=reason, note=note,
-                    expected_version=expected,
-                ))
+                branch = {"comment": comment_id, "actor": actor, "reason": reason,
+                          "note": note, "expected_version": expected}
+                if _branch_size(comment_id) > settings.BRANCH_HIDE_SYNC_MAX:
+                    result.jobs.append(branch_hide_job_start(**branch))
+                else:
+                    result.decisions.extend(comment_branch_hide(**branch))
                 continue
             decision = comment_action_apply(comment=comment_id, action=action, actor=actor,
                                             reason=reason, note=note, expected_version=expected)
@@ -239,6 +466,11 @@ def _sync(comment: Comment | int, locked: Comment) -> None:
     if isinstance(comment, Comment) and comment is not locked:
         for name in ("state", "version", "needs_review", "updated_at"):
             setattr(comment, name, getattr(locked, name))
+
+
+def _branch_size(comment_id: int) -> int:
+    root = Comment.objects.only("pk", "thread_id", "path", "depth").get(pk=comment_id)
+    return comment_subtree(comment=root).count()
 
 
 def _pk(comment: Comment | int) -> int:
@@ -293,6 +525,7 @@ def _record(
     note: str,
     ml: MlContext | None,
     extra_fields: list[str] | None = None,
+    job: BranchHideJob | None = None,
 ) -> Decision:
     """Change the locked comment's state, bump its version, write the Decision."""
     ml = ml or _current_ml(comment)
@@ -315,4 +548,5 @@ def _record(
         top_score=ml.top_score,
         model_key=ml.model_key,
         threshold=ml.threshold,
+        branch_job=job,
     )

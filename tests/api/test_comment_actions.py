@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from moderation.models import Decision
+from moderation.decisions.services import branch_job_run
+from moderation.models import BranchHideJob, Decision
 from tests.helpers import CommentFactory
 from threads.models import Comment
 
@@ -74,3 +75,34 @@ def test_api_and_dashboard_spell_branch_hide_the_same(client, moderator):
     client.force_login(moderator)
     assert client.post(url(root, "branch-hide")).status_code == 404
     assert client.post(url(root, "hide_branch")).status_code == 200
+
+
+def test_api_big_branch_hide_is_202_with_a_job_to_poll(client, settings, moderator, big_branch):
+    settings.BRANCH_HIDE_SYNC_MAX = 100
+    root, ids, outside = big_branch
+    client.force_login(moderator)
+    response = client.post(url(root, "hide_branch"), {"reason": "spam", "expected_version": 1})
+    assert response.status_code == 202
+    body = response.json()
+    job = body["job"]
+    assert (body["state"], body["version"], body["decisions"]) == ("hidden", 2, [])
+    assert (job["state"], job["total"], job["done"], job["comment"]) == ("queued", 1200, 1,
+                                                                          root.pk)
+    assert response["Location"] == job["url"] == f"/moderation/api/branch-jobs/{job['id']}/"
+    assert Decision.objects.count() == 1
+
+    branch_job_run(job_id=job["id"])
+    polled = client.get(job["url"]).json()
+    assert (polled["state"], polled["done"], polled["changed"]) == ("done", 1200, 1200)
+    assert polled["finished_at"] is not None
+    assert client.get("/moderation/api/branch-jobs/999999/").status_code == 404
+
+
+def test_api_branch_job_is_for_moderators_only(client, staff, moderator, comment):
+    job = BranchHideJob.objects.create(root=comment, actor=moderator)
+    job_url = reverse("moderation_api:branch-job", args=[job.pk])
+    assert client.get(job_url).status_code == 403
+    client.force_login(staff)
+    assert client.get(job_url).status_code == 403
+    client.force_login(moderator)
+    assert client.post(job_url).status_code == 405

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from moderation.decisions.services import comment_action_apply
+from moderation.decisions.services import branch_job_run, comment_action_apply
+from moderation.models import BranchHideJob
 from tests.helpers import (
     CHROMIUM,
     PASSWORD,
@@ -235,6 +236,33 @@ def test_thread_view_and_phone_width(browser, live_server, seeded):
     fallback = Comment.objects.get(external_id="quiet-0")
     phone.goto(f"{live_server.url}/queue/all/?sort=oldest&thread={fallback.thread_id}")
     assert "fallback model" in phone.inner_text(f"#c-{fallback.pk} .model").lower()
+    assert dialogs == []
+
+
+def test_background_branch_hide_shows_progress_then_restores(
+        browser, live_server, seeded, big_branch, branch_job_queue, settings):
+    settings.BRANCH_HIDE_SYNC_MAX = 100
+    root, ids, outside = big_branch
+    dialogs: list[str] = []
+    page = moderator_page(browser, live_server, dialogs)
+    page.goto(f"{live_server.url}/threads/{root.thread_id}/")
+    page.click(f"#c-{root.pk} button[value=hide_branch]")
+    page.wait_for_selector(f"#c-{root.pk}.state-hidden")
+    box = page.locator(".statusline .branch-job")
+    expect(box).to_contain_text("Hiding 1,200 comments in the background… 1 of 1,200")
+    expect(page.locator("#flash")).to_have_text("Hiding 1,200 comments in the background…")
+
+    # The job runs here instead of in a worker; the box polls its way to the end.
+    branch_job_run(job_id=BranchHideJob.objects.get().pk)
+    expect(box).to_contain_text("Hid 1,200 comments in the branch of", timeout=10_000)
+    page.screenshot(path=str(SCREENSHOTS / "branch-job.png"), full_page=False)
+
+    settings.BRANCH_HIDE_SYNC_MAX = 5000  # the undo is small enough for the request
+    box.get_by_role("button", name="Restore branch").click()
+    expect(page.locator(".statusline")).to_contain_text("Restored 1,200 of 1,200 comments")
+    page.wait_for_selector(f"#c-{root.pk}.state-pending")
+    assert set(Comment.objects.filter(pk__in=ids).values_list("state", flat=True)) == {
+        State.PENDING}
     assert dialogs == []
 
 

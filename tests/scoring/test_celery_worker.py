@@ -7,9 +7,6 @@ tests commit (transaction=True) and the SQLite test database is a file.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,67 +14,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection, transaction
 
 from moderation.models import Action, Decision, ToxicityScore
 from moderation.scoring.pipeline import scoring_publish_batches
 from moderation.scoring.registry import scorer_choice
 from moderation.scoring.tasks import sweep_unscored_task
-from tests.helpers import child_database_url, point_celery_app
+from tests.helpers import CeleryWorker, child_database_url, point_celery_app
 from threads.models import Comment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BROKER = "redis://127.0.0.1:6379/5"
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-class Worker:
-    def __init__(self, queue: str, env: dict[str, str], log: Path) -> None:
-        self.queue, self.env, self.log = queue, env, log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        handle = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-             "-c", "1", "-Q", self.queue, "--without-heartbeat", "--without-gossip",
-             "--without-mingle", "-l", "debug", "-n", f"{self.queue}@%h"],
-            cwd=django_settings.BASE_DIR, env=self.env, stdout=handle,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-
-    def wait_for_log(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.log.read_text(errors="replace"):
-                return
-            assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
-            time.sleep(0.1)
-        raise AssertionError(f"worker never logged {text!r}:\n"
-                             + self.log.read_text(errors="replace")[-3000:])
 
 
 @pytest.fixture
@@ -97,7 +45,7 @@ def worker(settings, use_tiny_detoxify, tmp_path):
     saved = (app.conf.broker_url, app.conf.task_default_queue)
     point_celery_app(BROKER, queue)
     settings.SCORING_TASK_BATCH = 16
-    w = Worker(queue, env, tmp_path / "worker.log")
+    w = CeleryWorker(queue, env, tmp_path / "worker.log")
     w.start()
     w.wait_for_log("ready.")
     yield w
@@ -202,8 +150,7 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(worker):
         assert scoring_publish_batches(ids, batch_size=len(ids)) == len(ids)
         worker.wait_for_log("; writing")
         time.sleep(0.5)  # now waiting on the lock
-        (child,) = _children(worker.process.pid)
-        os.kill(child, signal.SIGKILL)
+        worker.kill_child()
         worker.wait_for_log("WorkerLostError")
     finally:
         release.set()
