@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db import models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.http import HttpRequest, StreamingHttpResponse
@@ -84,6 +85,8 @@ class ReadOnlyAdminMixin:
 
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
+    # A typed URL without a scheme means https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "title_or_id", "source", "published_at", "total_count", "pending_count",
         "flagged_count", "hidden_count", "approved_count", "moderation_link",
