@@ -244,6 +244,38 @@ def child_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+@contextmanager
+def row_lock_held(model: type, pk: int, *, touch: dict[str, object]) -> Iterator[None]:
+    """Hold a row lock on model `pk` from another connection while the block runs.
+
+    On SQLite the write (`touch`: field -> value) takes the database write
+    lock; on PostgreSQL the SELECT ... FOR UPDATE takes the row's. Whatever
+    needs that row (or, on SQLite, any write) waits until the block ends.
+    """
+    from django.db import connection, transaction
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                model.objects.select_for_update().get(pk=pk)
+                model.objects.filter(pk=pk).update(**touch)
+                holding.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(30), "could not take the lock"
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
 def point_celery_app(broker: str, queue: str | None = None) -> None:
     """Send this process's task messages to `broker` (and `queue`) from now on."""
     import kombu.pools

@@ -14,6 +14,16 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
 
+# Database hiccups (a restart, "database is locked", a dropped connection) are
+# transient; every task here and in scoring is safe to run again, so they retry.
+TRANSIENT_DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
 # Fail fast when the broker is down: the sweep is the retry.
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
@@ -30,17 +40,8 @@ def branch_job_send(job_id: int) -> bool:
     return True
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    # A restart, "database is locked", a dropped connection: transient, and a
-    # chunk rolls back whole, so running the job again is always safe.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
+# A chunk rolls back whole, so running the job again is always safe.
+@shared_task(acks_late=True, ignore_result=True, **TRANSIENT_DATABASE_RETRY)
 def run_branch_job_task(job_id: int) -> None:
     """Run a branch job for a while; send the rest as a new message if it is not finished."""
     from moderation.models import BranchHideJob

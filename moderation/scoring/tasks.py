@@ -9,22 +9,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError
+
+from moderation.decisions.tasks import TRANSIENT_DATABASE_RETRY
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    # Database hiccups (a restart, "database is locked", a dropped connection)
-    # are transient; scoring is idempotent, so retrying is always safe.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
+# Scoring is idempotent, so retrying after a database hiccup is always safe.
+@shared_task(acks_late=True, ignore_result=True, **TRANSIENT_DATABASE_RETRY)
 def score_comments_task(comment_ids: list[int], force: bool = False) -> None:
     """Score these comments in the worker (the Celery face of comments_score_in_process)."""
     from .pipeline import comments_score_in_process

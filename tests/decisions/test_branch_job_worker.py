@@ -9,20 +9,17 @@ next chunk, and kills it there.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
 from django.urls import reverse
 
 from moderation.decisions.services import branch_jobs_resume_stalled
 from moderation.models import Action, BranchHideJob, Decision
-from tests.helpers import branch_thread_document
+from tests.helpers import branch_thread_document, row_lock_held
 from threads.models import Comment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -39,29 +36,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@contextmanager
-def job_locked(job: BranchHideJob) -> Iterator[None]:
+def job_locked(job: BranchHideJob):
     """Hold the lock every chunk of this job takes first, from another connection."""
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                BranchHideJob.objects.select_for_update().get(pk=job.pk)
-                BranchHideJob.objects.filter(pk=job.pk).update(error="")
-                holding.set()
-                release.wait(60)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert holding.wait(30)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join()
+    return row_lock_held(BranchHideJob, job.pk, touch={"error": ""})
 
 
 def start_big_hide(import_json, client) -> tuple[BranchHideJob, list[int], float, str]:

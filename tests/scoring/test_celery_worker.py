@@ -7,20 +7,18 @@ tests commit (transaction=True) and the SQLite test database is a file.
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
 
 from moderation.models import Action, Decision, ToxicityScore
 from moderation.scoring.pipeline import scoring_publish_batches
 from moderation.scoring.registry import scorer_choice
 from moderation.scoring.tasks import sweep_unscored_task
-from tests.helpers import CeleryWorker, child_database_url, point_celery_app
+from tests.helpers import CeleryWorker, child_database_url, point_celery_app, row_lock_held
 from threads.models import Comment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -131,30 +129,12 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(worker):
 
     # Hold the database write lock (SQLite) / the first row's lock (PostgreSQL)
     # so the worker's batch blocks in its write transaction; kill it there.
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                Comment.objects.select_for_update().get(pk=ids[0])
-                Comment.objects.filter(pk=ids[0]).update(author_name="held")
-                holding.set()
-                release.wait(60)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert holding.wait(10)
-    try:
+    with row_lock_held(Comment, ids[0], touch={"author_name": "held"}):
         assert scoring_publish_batches(ids, batch_size=len(ids)) == len(ids)
         worker.wait_for_log("; writing")
         time.sleep(0.5)  # now waiting on the lock
         worker.kill_child()
         worker.wait_for_log("WorkerLostError")
-    finally:
-        release.set()
-        holder.join()
     assert not ToxicityScore.objects.filter(comment_id__in=ids).exists()
 
     # acks_late + reject_on_worker_lost: the message comes back to a new child.
