@@ -144,7 +144,7 @@ def _json_lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, Any]]:
             continue
         seen_any = True
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_not_json)
         except json.JSONDecodeError as exc:
             reason = f"malformed JSON: {exc.msg}"
             yield line_no, InvalidRecord(f"line {line_no} column {exc.colno}", reason)
@@ -158,6 +158,11 @@ def _json_lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, Any]]:
         yield line_no, data
     if not seen_any:
         raise ImportFailure(path, "", "the file is empty")
+
+
+def _not_json(name: str) -> Any:
+    # json.loads takes NaN and Infinity; JSON (and the sniffer, and ijson) does not.
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
 
 
 def thread_record(data: Any, location: str, path: Path) -> ThreadRecord:
