@@ -255,6 +255,15 @@ COMMENT_PREVIEW_CHARS = env_int("COMMENT_PREVIEW_CHARS", 1500, minimum=1)
 # per installation; changing it later only stops matching old hashes.
 AUTHOR_HASH_SALT = os.environ.get("AUTHOR_HASH_SALT", SECRET_KEY)
 
+# --- Import limits (docs/import-formats.md "Limits") ----------------------------
+# A comment body (and its source markup) longer than this is refused, never cut.
+IMPORT_MAX_BODY_CHARS = int(os.environ.get("IMPORT_MAX_BODY_CHARS", "50000"))
+# A gzipped file stops with an error past this many decompressed bytes, or
+# past this ratio of decompressed to compressed bytes (checked once the output
+# passes 16 MiB): text exports compress well below the ratio; a bomb, far above.
+IMPORT_GZIP_MAX_BYTES = int(os.environ.get("IMPORT_GZIP_MAX_BYTES", str(8 * 1024**3)))
+IMPORT_GZIP_MAX_RATIO = int(os.environ.get("IMPORT_GZIP_MAX_RATIO", "100"))
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_TASK_IGNORE_RESULT = True

@@ -206,6 +206,62 @@ def import_threads(tmp_path: Path, threads: list[dict], name: str = "seed.json")
     threads_import_from_file(path=path)
 
 
+HOSTILE_DIR = Path(__file__).parent / "data" / "hostile"
+DEEP = 2000  # levels of nested replies in the generated deep files
+
+
+def nested_native_replies(depth: int, external_id: str = "deep") -> str:
+    """Native JSON text of one thread whose replies nest `depth` deep.
+
+    Written as text: json.dumps itself recurses once per level.
+    """
+    opening = "".join(
+        f'{{"external_id": "c{level}", "body": "level {level}", "replies": ['
+        for level in range(depth - 1)
+    )
+    bottom = f'{{"external_id": "c{depth - 1}", "body": "bottom"}}'
+    comments = opening + bottom + "]}" * (depth - 1)
+    return f'{{"threads": [{{"external_id": "{external_id}", "title": "deep", ' \
+        f'"comments": [{comments}]}}]}}'
+
+
+def nested_reddit_replies(depth: int, post_id: str = "deep1") -> str:
+    """Reddit thread JSON text whose comments nest `depth` deep through `replies`."""
+    opening = "".join(
+        '{"kind": "Listing", "data": {"children": [{"kind": "t1", "data": {'
+        f'"id": "r{level}", "parent_id": "{f"t1_r{level - 1}" if level else f"t3_{post_id}"}", '
+        f'"body": "level {level}", "author": "user{level % 5}", '
+        f'"created_utc": {1700000000 + level}, "replies": '
+        for level in range(depth)
+    )
+    comments = opening + '""' + "}}]}}" * depth
+    post = json.dumps({"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {
+        "id": post_id, "title": "deep", "permalink": f"/r/x/comments/{post_id}/",
+        "created_utc": 1700000000}}]}})
+    return f"[{post}, {comments}]"
+
+
+def write_large_hostile_files(directory: Path) -> None:
+    """The hostile cases too large to commit (tests/data/hostile/README.md)."""
+    import gzip
+
+    from django.conf import settings
+
+    directory.mkdir(parents=True, exist_ok=True)
+    # 40 MiB of one letter: a few tens of KB gzipped, a ratio in the thousands.
+    bomb = json.dumps({"threads": [{"external_id": "bomb", "comments": [
+        {"external_id": "c1", "body": "A" * (40 * 1024 * 1024)}]}]})
+    (directory / "gzip_bomb.json.gz").write_bytes(gzip.compress(bomb.encode(), compresslevel=9))
+    limit = settings.IMPORT_MAX_BODY_CHARS
+    (directory / "body_too_long.json").write_text(json.dumps({"threads": [{
+        "external_id": "body_too_long", "comments": [
+            {"external_id": "ok", "body": "fine"},
+            {"external_id": "c1", "body": "b" * (limit + 1)},
+        ]}]}))
+    (directory / "native_deep_replies.json").write_text(nested_native_replies(DEEP))
+    (directory / "reddit_deep_replies.json").write_text(nested_reddit_replies(DEEP))
+
+
 
 class MarkerScorer:
     """Reads its scores from markers in the text, e.g. "rude [threat=0.8]".

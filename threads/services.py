@@ -72,12 +72,15 @@ def threads_import_from_files(
 ) -> ImportReport:
     """Import each file atomically; failures are collected per file.
 
-    Each file is all or nothing (its own savepoint): a bad file changes
-    nothing and the others go on. Small files are committed in groups of
-    about GROUP_COMMIT_COMMENTS comments rather than one by one: a Reddit
-    export is a file per thread, and every commit rewrites the index pages
-    the file touched. An unexpected error (not a bad file) rolls back the
-    group in progress; importing again is idempotent.
+    Each file is all or nothing (its own savepoint): whatever goes wrong in
+    one file (a bad record, a reader's crash, a database error) rolls back
+    that file's writes alone, is listed in `report.errors` naming the file
+    and the record, and the other files go on. Small files are committed in
+    groups of about GROUP_COMMIT_COMMENTS comments rather than one by one: a
+    Reddit export is a file per thread, and every commit rewrites the index
+    pages the file touched. Only an interrupt (KeyboardInterrupt, SystemExit)
+    or a database that cannot go on stops the run, losing the group in
+    progress; importing again is idempotent.
     """
     total = ImportReport()
     remaining = iter(paths)
@@ -91,9 +94,14 @@ def threads_import_from_files(
                     report = threads_import_from_file(
                         path=path, fmt=fmt, skip_invalid=skip_invalid, on_progress=on_progress
                     )
-                except ImportFailure as exc:
+                except Exception as exc:
+                    if transaction.get_connection().needs_rollback:
+                        raise  # the file's savepoint could not be rolled back
                     total.files += 1
-                    total.errors.append(str(exc))
+                    failure = exc if isinstance(exc, ImportFailure) else ImportFailure(
+                        path, "", f"unexpected error: {type(exc).__name__}: {exc}"
+                    )
+                    total.errors.append(str(failure))
                     continue
                 total.merge(report)
                 written += report.comments_new + report.comments_updated
@@ -114,26 +122,43 @@ def threads_import_from_file(
 
     With `skip_invalid`, each thread gets its own savepoint instead: a bad
     thread is listed in `report.skipped` and the good ones are kept.
-    Raises ImportFailure (naming the file, the record and the reason).
+    Raises ImportFailure (naming the file, the record and the reason), for
+    an unexpected error too: a reader that crashes or a row the database
+    refuses is reported with the record being read or stored.
     """
     report = ImportReport(files=1)
-    with transaction.atomic():
-        for record in read_path(path, fmt):
-            if isinstance(record, InvalidRecord):
-                if not skip_invalid:
-                    raise ImportFailure(path, record.location, record.reason)
-                report.skipped.append(f"{path}: {record.location}: {record.reason}")
-                continue
-            try:
-                # Without skip_invalid the file's transaction is the unit.
-                with transaction.atomic(savepoint=skip_invalid):
-                    thread_import_from_record(record=record, report=report, path=path)
-            except ImportFailure as exc:
-                if not skip_invalid:
-                    raise
-                report.skipped.append(str(exc))
-            if on_progress:
-                on_progress(len(record.comments))
+
+    def failure(exc: Exception, location: str) -> ImportFailure:
+        if isinstance(exc, ImportFailure):
+            return exc
+        return ImportFailure(path, location, f"unexpected error: {type(exc).__name__}: {exc}")
+
+    # The record in hand, for the message of an unexpected error.
+    where = "reading the first record"
+    try:
+        with transaction.atomic():
+            for record in read_path(path, fmt):
+                if isinstance(record, InvalidRecord):
+                    if not skip_invalid:
+                        raise ImportFailure(path, record.location, record.reason)
+                    report.skipped.append(f"{path}: {record.location}: {record.reason}")
+                    continue
+                where = record.location
+                try:
+                    # Without skip_invalid the file's transaction is the unit.
+                    with transaction.atomic(savepoint=skip_invalid):
+                        thread_import_from_record(record=record, report=report, path=path)
+                except Exception as exc:
+                    if not skip_invalid:
+                        raise
+                    report.skipped.append(str(failure(exc, record.location)))
+                where = f"reading after {record.location}"
+                if on_progress:
+                    on_progress(len(record.comments))
+    except ImportFailure:
+        raise
+    except Exception as exc:
+        raise failure(exc, where) from exc
     return report
 
 

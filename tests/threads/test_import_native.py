@@ -237,7 +237,9 @@ def test_invalid_utf8_names_the_byte_offset(tmp_path):
     assert info.value.location == f"byte offset {offset}"
 
 
-def test_emoji_rtl_and_a_one_megabyte_body_survive_exactly(import_json):
+def test_emoji_rtl_and_a_one_megabyte_body_survive_exactly(import_json, settings):
+    # Over the default body limit: an operator who raises it gets the body whole.
+    settings.IMPORT_MAX_BODY_CHARS = 2 * 1024 * 1024
     rtl = "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627 \u202eevil\u202c"
     emoji = "\U0001f600\U0001f469\u200d\U0001f4bb flags \U0001f1fa\U0001f1e6"
     huge = ("x" * 1023 + "\n") * 1024
@@ -387,7 +389,7 @@ def _write_threads(tmp_path, count):
     return paths
 
 
-class _Interrupted(Exception):
+class _Interrupted(BaseException):  # noqa: N818 (like KeyboardInterrupt: stops the run)
     pass
 
 

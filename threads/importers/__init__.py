@@ -6,14 +6,17 @@ test, then registering both here.
 
 from __future__ import annotations
 
-import json
+import io
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import ijson
+
 from . import conversations, csvfile, disqus, native, reddit, wxr
 from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord
 from .source import read_head
+from .validate import validated
 
 Reader = Callable[[Path], Iterator[ThreadRecord | InvalidRecord]]
 
@@ -51,14 +54,7 @@ def sniff(path: Path) -> str:
         if _ARRAY_OF_OBJECTS.match(text) and '"parent_id"' in text:
             return "conversations"
     if text.startswith("{"):
-        first_line = text.split("\n", 1)[0].strip()
-        try:
-            first = json.loads(first_line)
-        except json.JSONDecodeError:
-            first = None
-        if isinstance(first, dict) and "threads" not in first:
-            return "jsonl"
-        return "json"
+        return "jsonl" if _is_comment_line(text.split("\n", 1)[0]) else "json"
     if not text.startswith("["):
         if _DISQUS_ROOT.search(text):
             return "disqus"
@@ -72,8 +68,29 @@ def sniff(path: Path) -> str:
     )
 
 
+def _is_comment_line(line: str) -> bool:
+    """Whether a first line is a whole JSON object without "threads" (JSONL).
+
+    Read as a stream of events, not json.loads: a line nested hundreds deep
+    must not recurse.
+    """
+    depth = 0
+    try:
+        for event, value in ijson.basic_parse(io.BytesIO(line.encode("utf-8", "replace"))):
+            if event in ("start_map", "start_array"):
+                depth += 1
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            elif event == "map_key" and depth == 1 and value == "threads":
+                return False
+    except ijson.JSONError:
+        return False
+    return True
+
+
 def read_path(path: Path, fmt: str = "auto") -> Iterator[ThreadRecord | InvalidRecord]:
-    return READERS[format_of(path, fmt)](path)
+    """The file's records, each checked at the one boundary (validate.py)."""
+    return validated(READERS[format_of(path, fmt)](path), path)
 
 
 def format_of(path: Path, fmt: str = "auto") -> str:

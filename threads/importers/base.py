@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -78,7 +79,14 @@ def parse_timestamp(value: Any, location: str, path: Path | str) -> datetime | N
     if isinstance(value, bool):
         raise ImportFailure(path, location, f"not a timestamp: {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
+        if not math.isfinite(value):
+            raise ImportFailure(path, location, f"not a timestamp: {value!r}")
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ImportFailure(
+                path, location, f"not a timestamp: {value!r} seconds is out of range"
+            ) from None
     if isinstance(value, str):
         text = value.strip()
         parsed: datetime | date | None
@@ -93,6 +101,21 @@ def parse_timestamp(value: Any, location: str, path: Path | str) -> datetime | N
         if isinstance(parsed, date):
             return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
     raise ImportFailure(path, location, f"not a timestamp: {value!r}")
+
+
+def scalar_text(value: Any, location: str, path: Path | str) -> str:
+    """A field's value as text: strings as they are, numbers written out.
+
+    An object or a list where text belongs is refused rather than written
+    out with str() (a deeply nested one would not even survive that).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    raise ImportFailure(path, location, f"expected text, not {type(value).__name__}")
 
 
 def salted_hash(salt: str, *parts: str) -> str:

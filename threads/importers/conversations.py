@@ -21,7 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
+from .base import (
+    CommentRecord,
+    ImportFailure,
+    InvalidRecord,
+    ThreadRecord,
+    parse_timestamp,
+    scalar_text,
+)
 from .source import open_source
 from .spool import Spool
 
@@ -41,7 +48,11 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
             location = f"[{index}]"
             if isinstance(element, dict) and "id" in element and "parent_id" in element:
                 # A flat utterance: group by conversation_id (spool.py).
-                key = _text(element.get("conversation_id"))
+                try:
+                    key = _text(element.get("conversation_id"), location, path)
+                except ImportFailure as exc:
+                    yield InvalidRecord(exc.location, exc.reason)
+                    continue
                 if not key:
                     yield InvalidRecord(
                         location, "a flat utterance needs conversation_id to find its thread"
@@ -83,19 +94,19 @@ def _conversation(
     for utterance in utterances:
         if not isinstance(utterance, dict):
             raise ImportFailure(path, location, "an utterance must be an object")
-        comment_id = _text(utterance.get("id"))
+        comment_id = _text(utterance.get("id"), location, path)
         if not comment_id:
             raise ImportFailure(path, location, 'an utterance without "id"')
         where = f"{location} utterance {comment_id}"
-        kind = _text(utterance.get("comment_type") or utterance.get("status"))
-        body = _text(_first(utterance, "content", "text", "body")).replace("\x00", "")
-        parent = _text(utterance.get("parent_id"))
+        kind = _text(utterance.get("comment_type") or utterance.get("status"), where, path)
+        body = _text(_first(utterance, "content", "text", "body"), where, path)
+        parent = _text(utterance.get("parent_id"), where, path)
         if parent == comment_id:
             # Seen in WikiConv: an edited comment pointing at itself.
             warnings.append(f"utterance {comment_id} names itself as parent; kept at top level")
             parent = ""
-        page_title = page_title or _text(utterance.get("page_title"))
-        conversation_id = conversation_id or _text(utterance.get("conversation_id"))
+        page_title = page_title or _text(utterance.get("page_title"), where, path)
+        conversation_id = conversation_id or _text(utterance.get("conversation_id"), where, path)
         if not parent and not heading and (match := _HEADING.match(body)):
             heading = match.group(2)
         comments.append(
@@ -104,7 +115,7 @@ def _conversation(
                 parent_id=parent or None,
                 body=body.strip(),
                 location=where,
-                author=_text(_first(utterance, "user_text", "author", "user")),
+                author=_text(_first(utterance, "user_text", "author", "user"), where, path),
                 created_at=_timestamp(_first(utterance, "timestamp", "created_at"), where, path),
                 state="hidden" if any(t in kind.upper() for t in REMOVED_TYPES) else None,
                 source_state=kind[:32],
@@ -138,10 +149,7 @@ def _first(data: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
+_text = scalar_text
 
 
 def iter_json_array(path: Path) -> Iterator[tuple[int, Any]]:
@@ -204,6 +212,10 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, Any]]:
                 try:
                     element, end = decoder.raw_decode(buf, pos)
                     break
+                except RecursionError:
+                    raise ImportFailure(
+                        path, where(pos), "JSON nested too deeply for a conversation"
+                    ) from None
                 except json.JSONDecodeError as exc:
                     if eof or len(buf) - pos > MAX_ELEMENT:
                         raise ImportFailure(

@@ -79,7 +79,8 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
                     yield InvalidRecord(location, "thread_id and comment_id must not be empty")
                     continue
                 stamp: str | float = stamp_text.strip()
-                if stamp.isdigit():
+                # ASCII only: str.isdigit() also takes "²", which float() refuses.
+                if stamp.isascii() and stamp.isdigit():
                     stamp = float(stamp)  # Unix seconds
                 try:
                     created = parse_timestamp(stamp, location, path)
@@ -102,7 +103,7 @@ def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
                     CommentRecord(
                         external_id=comment_id,
                         parent_id=parent or None,
-                        body=body.replace("\x00", ""),
+                        body=body,
                         location=location,
                         author=author.strip(),
                         created_at=created,

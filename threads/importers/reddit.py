@@ -2,7 +2,10 @@
 
 A two-element list of Listings: the first holds the submission (`t3`), the
 second its comment tree (`t1`, nested through `replies`). One file is one
-thread, so reading it whole keeps memory bounded by the thread.
+thread. The file is streamed (jsonstream.py) and only the fields read here
+are kept, so memory is bounded by the thread's text, not by the dozens of
+fields Reddit sends per comment; nesting of any depth is walked without
+recursion.
 
 `more` stubs stand for comments Reddit did not include; they are counted and
 reported as a warning, never silently dropped. Bodies `[deleted]` (by the
@@ -16,15 +19,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .base import CommentRecord, ImportFailure, InvalidRecord, ThreadRecord, parse_timestamp
-from .source import load_json
+from . import jsonstream
+from .base import (
+    CommentRecord,
+    ImportFailure,
+    InvalidRecord,
+    ThreadRecord,
+    parse_timestamp,
+    scalar_text,
+)
 
 SOURCE = "reddit"
 GONE = {"[deleted]", "[removed]"}
+# The fields read; any others are skipped unread (jsonstream.build).
+FIELDS = frozenset({
+    "kind", "data", "children", "replies", "id", "parent_id", "body", "body_html", "author",
+    "created_utc", "banned_by", "count", "title", "permalink", "url", "selftext",
+})
 
 
 def read(path: Path) -> Iterator[ThreadRecord | InvalidRecord]:
-    document = load_json(path)
+    stream = jsonstream.events(path)
+    event, value = next(stream, ("end", None))
+    document = jsonstream.build(stream, event, value, FIELDS)
+    jsonstream.drain(stream)
     yield thread_record(document, path)
 
 
@@ -40,25 +58,30 @@ def thread_record(document: Any, path: Path) -> ThreadRecord:
     if not is_thread_document(document):
         raise ImportFailure(path, "top level", "expected a list of two Listings (post, comments)")
     posts = _children(document[0], "[0]", path)
-    if not posts or posts[0].get("kind") != "t3" or not isinstance(posts[0].get("data"), dict):
+    if (
+        not posts
+        or not isinstance(posts[0], dict)
+        or posts[0].get("kind") != "t3"
+        or not isinstance(posts[0].get("data"), dict)
+    ):
         raise ImportFailure(path, "[0].data.children[0]", "expected the post (kind t3)")
     post = posts[0]["data"]
-    post_id = _text(post.get("id"))
+    post_id = _text(post.get("id"), "[0].data.children[0].data.id", path)
     if not post_id:
         raise ImportFailure(path, "[0].data.children[0]", 'the post has no "id"')
     location = f"post t3_{post_id}"
-    permalink = _text(post.get("permalink"))
+    permalink = _text(post.get("permalink"), f"{location}.permalink", path)
     record = ThreadRecord(
         source=SOURCE,
         external_id=post_id,
         location=location,
-        title=_text(post.get("title")),
+        title=_text(post.get("title"), f"{location}.title", path),
         url=f"https://www.reddit.com{permalink}" if permalink.startswith("/") else _text(
-            post.get("url")
+            post.get("url"), f"{location}.url", path
         ),
-        author="" if post.get("author") in GONE else _text(post.get("author")),
+        author=_author(post.get("author"), location, path),
         published_at=parse_timestamp(post.get("created_utc"), f"{location}.created_utc", path),
-        lead=_text(post.get("selftext")),
+        lead=_text(post.get("selftext"), f"{location}.selftext", path),
     )
     stubs = 0
     listed = 0  # comment ids the stubs name
@@ -79,7 +102,8 @@ def thread_record(document: Any, path: Path) -> ThreadRecord:
             counted += _int(data.get("count"))
             continue
         if kind != "t1":
-            raise ImportFailure(path, item_location, f"unexpected kind {kind!r}")
+            shown = repr(kind) if isinstance(kind, str) else type(kind).__name__
+            raise ImportFailure(path, item_location, f"unexpected kind {shown}")
         record.comments.append(_comment(data, item_location, path))
         replies = data.get("replies")
         if isinstance(replies, dict):
@@ -98,22 +122,22 @@ def thread_record(document: Any, path: Path) -> ThreadRecord:
 
 
 def _comment(data: dict[str, Any], location: str, path: Path) -> CommentRecord:
-    comment_id = _text(data.get("id"))
+    comment_id = _text(data.get("id"), f"{location}.data.id", path)
     if not comment_id:
         raise ImportFailure(path, location, 'a comment without "id"')
     location = f"comment t1_{comment_id}"
-    parent = _text(data.get("parent_id"))
-    body = _text(data.get("body"))
-    author = _text(data.get("author"))
+    parent = _text(data.get("parent_id"), f"{location}.parent_id", path)
+    body = _text(data.get("body"), f"{location}.body", path)
+    author = _author(data.get("author"), location, path)
     gone = body if body in GONE else ("[removed]" if data.get("banned_by") else "")
     return CommentRecord(
         external_id=comment_id,
         # t1_ = a comment, t3_ = the post itself (top level).
         parent_id=parent[3:] if parent.startswith("t1_") else None,
         body=body,
-        body_html=_text(data.get("body_html")),
+        body_html=_text(data.get("body_html"), f"{location}.body_html", path),
         location=location,
-        author="" if author in GONE else author,
+        author=author,
         created_at=parse_timestamp(data.get("created_utc"), f"{location}.created_utc", path),
         state="hidden" if gone else None,
         source_state=f"{SOURCE}:{gone.strip('[]')}" if gone else "",
@@ -132,7 +156,10 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
+def _author(value: Any, location: str, path: Path) -> str:
+    # Every deleted account is named "[deleted]": not one author.
+    author = _text(value, f"{location}.author", path)
+    return "" if author in GONE else author
+
+
+_text = scalar_text

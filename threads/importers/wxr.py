@@ -121,7 +121,7 @@ def _post_date(fields: dict[str, ET.Element], location: str, path: Path) -> date
     if pub:
         try:
             return parsedate_to_datetime(pub)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):
             pass
     return _date(fields, "wp:post_date", location, path)
 

@@ -11,7 +11,9 @@ from threads.services import threads_import_from_files
 class Command(BaseCommand):
     help = (
         "Import comment threads from files or directories. Each file is one "
-        "transaction: a bad record changes nothing unless --skip-invalid is given."
+        "transaction: a bad record changes nothing in its file unless --skip-invalid "
+        "is given, and the other files still import. Exits non-zero when any file "
+        "failed, naming each."
     )
 
     def add_arguments(self, parser):
@@ -48,6 +50,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(report.summary())
         if report.errors:
+            # One error per failed file, each naming the file and the record.
+            failed = "\n".join(f"  {line}" for line in report.errors)
             raise CommandError(
-                f"{len(report.errors)} file(s) failed; nothing was imported from them"
+                f"{len(report.errors)} of {report.files} file(s) failed; nothing was "
+                f"imported from them (the others were):\n{failed}"
             )
