@@ -14,13 +14,20 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connections, models, transaction
+from django.db.models import Field
 
 from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
 from .importers.base import CommentRecord, content_hash, salted_hash
 from .models import Author, Comment, Thread
 from .signals import comments_changed
 from .tree import Node, TreeError, assign_paths
+
+# What thread_import_from_record gives each new comment, in this order.
+NEW_COMMENT_FIELDS = (
+    "id", "thread_id", "parent_id", "external_id", "author_id", "author_name", "body",
+    "body_html", "created_at", "content_hash", "path", "depth", "state", "source_state",
+)
 
 BULK_BATCH = 2000
 # Files of one import run are committed together until they have written
@@ -187,7 +194,7 @@ def thread_import_from_record(
     changed_ids: list[int] = []
     to_update: list[Comment] = []
     fields_to_update: set[str] = set()
-    new: list[Comment] = []
+    new: list[tuple[object, ...]] = []  # values in NEW_COMMENT_FIELDS order
     # Ids are reserved up front so that every parent link is known before any
     # write: new comments go in with one bulk insert however deep the tree (a
     # level-by-level insert costs a query per level of a deep chain), and a
@@ -204,21 +211,21 @@ def thread_import_from_record(
             assert item is not None
             parent_ext = parents[ext]
             new.append(
-                Comment(
-                    id=ids_by_ext[ext],
-                    thread_id=thread.id,
-                    parent_id=ids_by_ext[parent_ext] if parent_ext is not None else None,
-                    external_id=ext,
-                    author_id=authors.get(ext),
-                    author_name=item.author,
-                    body=item.body,
-                    body_html=item.body_html,
-                    created_at=item.created_at,
-                    content_hash=content_hash(item.body),
-                    path=placement.path,
-                    depth=placement.depth,
-                    state=item.state or Comment.State.PENDING,
-                    source_state=item.source_state,
+                (
+                    ids_by_ext[ext],
+                    thread.id,
+                    ids_by_ext[parent_ext] if parent_ext is not None else None,
+                    ext,
+                    authors.get(ext),
+                    item.author,
+                    item.body,
+                    item.body_html,
+                    item.created_at,
+                    content_hash(item.body),
+                    placement.path,
+                    placement.depth,
+                    item.state or Comment.State.PENDING,
+                    item.source_state,
                 )
             )
             continue
@@ -238,8 +245,8 @@ def thread_import_from_record(
 
     if new:
         # Placement order is depth-first: parents are inserted before replies.
-        _comments_insert(new)
-        changed_ids.extend(c.id for c in new)
+        _comments_insert(NEW_COMMENT_FIELDS, new)
+        changed_ids.extend(row[0] for row in new)
         report.comments_new += len(new)
 
     if to_update:
@@ -257,39 +264,90 @@ def thread_import_from_record(
     return thread
 
 
-def _comments_insert(comments: list[Comment]) -> None:
-    """INSERT new comments (primary keys set): what bulk_create does, in one
-    statement per thread (COPY on PostgreSQL, executemany elsewhere).
+def _comments_insert(attnames: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+    """INSERT new comments: `rows` hold the values of `attnames` (primary key
+    included); every other concrete field of Comment gets its default. One
+    statement per thread: COPY on PostgreSQL, executemany elsewhere.
 
-    bulk_create compiles SQL for every value of every row, which costs
-    several times the database's own work (docs/benchmarks.md). The columns
-    and values here come from the model's concrete fields (pre_save, then
-    get_db_prep_save), as bulk_create's do, so a new field cannot be left
-    out. A field with a db_default, whose value only the database knows,
-    sends the rows through bulk_create instead.
+    bulk_create compiles SQL for every value of every row and an instance
+    per row costs as much again (docs/benchmarks.md). Here the columns still
+    come from `Comment._meta.concrete_fields`, so a new field cannot be left
+    out, but each field is looked at once per statement, not once per row:
+    a field the import does not set gets one value for all rows (pre_save
+    and get_db_prep_save on a default instance: its default, or the time
+    for auto_now), unless its default is callable (called per row); a
+    field with only a db_default is left out of the column list, so the
+    database fills it in; a given value goes through get_db_prep_save
+    unless its field stores the Python value as it is (_keeps_value).
     """
     connection = connections[Comment.objects.db]
-    fields = Comment._meta.concrete_fields
-    if any(f.has_db_default() for f in fields):
-        Comment.objects.bulk_create(comments, batch_size=BULK_BATCH)
-        return
-    rows = [
-        [f.get_db_prep_save(f.pre_save(comment, True), connection) for f in fields]
-        for comment in comments
-    ]
+    fields = [f for f in Comment._meta.concrete_fields if not f.generated]
+    by_attname = {f.attname: f for f in fields}
+    given = [by_attname[name] for name in attnames]
+    prepared = [(i, f.get_db_prep_save) for i, f in enumerate(given) if not _keeps_value(f)]
+    defaults = Comment()
+    per_row: list[Field] = []  # callable defaults: a value for each row
+    tail_fields: list[Field] = []
+    tail_values: list[object] = []
+    for f in fields:
+        if f.attname in attnames or (f.has_db_default() and not f.has_default()):
+            continue
+        if f.has_default() and callable(f.default):
+            per_row.append(f)
+        else:
+            tail_fields.append(f)
+            tail_values.append(f.get_db_prep_save(f.pre_save(defaults, True), connection))
+    tail = tuple(tail_values)
+
+    def db_row(row: tuple[object, ...]) -> tuple[object, ...]:
+        if prepared:
+            values = list(row)
+            for i, prep in prepared:
+                values[i] = prep(values[i], connection)
+            row = tuple(values)
+        if per_row:
+            row += tuple(f.get_db_prep_save(f.get_default(), connection) for f in per_row)
+        return row + tail
+
     qn = connection.ops.quote_name
     table = qn(Comment._meta.db_table)
-    columns = ", ".join(qn(f.column) for f in fields)
+    columns = [*given, *per_row, *tail_fields]
+    column_list = ", ".join(qn(f.column) for f in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The raw psycopg cursor (Django's wrapper has no copy()), on the
             # same connection: the rows are in the import's transaction.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(db_row(row))
         else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})",
+                [db_row(row) for row in rows],
+            )
+
+
+# Fields whose get_db_prep_save returns a str, int or None unchanged on
+# SQLite and PostgreSQL. Exact classes: a subclass may convert its values.
+_PLAIN_FIELDS = frozenset(
+    {
+        models.CharField,
+        models.TextField,
+        models.IntegerField,
+        models.PositiveIntegerField,
+        models.BigIntegerField,
+        models.AutoField,
+        models.BigAutoField,
+    }
+)
+
+
+def _keeps_value(field: Field) -> bool:
+    """True when `field` stores the import's Python value as it is."""
+    if type(field) is models.ForeignKey:
+        field = field.target_field
+    return type(field) in _PLAIN_FIELDS
 
 
 def _reserve_comment_ids(count: int) -> list[int]:

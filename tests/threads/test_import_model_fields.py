@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 from django.apps import apps
 from django.db import connection, models
+from django.db.models.functions import Length
 
 from threads.models import Comment
 from threads.services import threads_import_from_file
@@ -66,3 +67,21 @@ def test_fields_added_to_comment_get_their_defaults_on_import(tmp_path):
             ("2", "from-default", "from-db-default", 7),
         ]
     assert "test_origin" not in {f.name for f in Comment._meta.get_fields()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_generated_field_added_to_comment_is_left_to_the_database_on_import(tmp_path):
+    path = tmp_path / "thread.json"
+    path.write_text(json.dumps({"threads": [{
+        "source": "site", "external_id": "t", "title": "T",
+        "comments": [{"external_id": "1", "body": "first"}],
+    }]}), encoding="utf-8")
+    with fields_added(
+        Comment,
+        test_body_length=models.GeneratedField(
+            expression=Length("body"), output_field=models.IntegerField(), db_persist=True
+        ),
+    ):
+        report = threads_import_from_file(path=path)
+        assert report.comments_new == 1
+        assert list(Comment.objects.values_list("test_body_length", flat=True)) == [5]
