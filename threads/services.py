@@ -35,6 +35,9 @@ BULK_BATCH = 2000
 GROUP_COMMIT_COMMENTS = 20_000
 # Identities per `identity IN (...)` query, under SQLite's parameter limit.
 IN_CHUNK = 900
+# Author ids one file's import remembers (identity -> id, about 200 bytes
+# each); past this it starts again.
+AUTHOR_CACHE_LIMIT = 20_000
 
 
 @dataclass
@@ -124,6 +127,7 @@ def threads_import_from_file(
     Raises ImportFailure (naming the file, the record and the reason).
     """
     report = ImportReport(files=1)
+    authors: dict[str, int] = {}  # one author cache for the file's threads
     with transaction.atomic():
         for record in read_path(path, fmt):
             if isinstance(record, InvalidRecord):
@@ -134,7 +138,9 @@ def threads_import_from_file(
             try:
                 # Without skip_invalid the file's transaction is the unit.
                 with transaction.atomic(savepoint=skip_invalid):
-                    thread_import_from_record(record=record, report=report, path=path)
+                    thread_import_from_record(
+                        record=record, report=report, path=path, authors=authors
+                    )
             except ImportFailure as exc:
                 if not skip_invalid:
                     raise
@@ -145,7 +151,11 @@ def threads_import_from_file(
 
 
 def thread_import_from_record(
-    *, record: ThreadRecord, report: ImportReport, path: Path | str
+    *,
+    record: ThreadRecord,
+    report: ImportReport,
+    path: Path | str,
+    authors: dict[str, int] | None = None,
 ) -> Thread:
     """Create or update one thread and its comments from a parsed record.
 
@@ -154,6 +164,11 @@ def thread_import_from_record(
     so an export of new replies attaches to what was imported before. Paths
     of the whole thread are recomputed, since a new reply can shift siblings.
     Locks the thread row so two imports of one thread cannot interleave.
+
+    `authors` (identity -> Author id) is a cache the caller keeps across the
+    threads of one transaction, so that a commenter seen in an earlier
+    thread costs no query; this thread's authors are added to it only once
+    its writes are done (a thread that fails adds nothing).
     """
     incoming = _incoming_by_id(record, path)
     thread, thread_status = _thread_upsert(record)
@@ -190,7 +205,7 @@ def thread_import_from_record(
     except TreeError as exc:
         raise ImportFailure(path, record.location, f"{exc} (comment ids: {exc.ids})") from None
 
-    authors = _authors_for(record)
+    author_ids, thread_authors = _authors_for(record, authors or {})
     changed_ids: list[int] = []
     to_update: list[Comment] = []
     fields_to_update: set[str] = set()
@@ -216,7 +231,7 @@ def thread_import_from_record(
                     thread.id,
                     ids_by_ext[parent_ext] if parent_ext is not None else None,
                     ext,
-                    authors.get(ext),
+                    author_ids.get(ext),
                     item.author,
                     item.body,
                     item.body_html,
@@ -229,7 +244,7 @@ def thread_import_from_record(
                 )
             )
             continue
-        author_id = authors.get(ext) if item else None
+        author_id = author_ids.get(ext) if item else None
         changed = _apply_changes(existing, item, author_id, placement, ids_by_ext, parents[ext])
         if changed:
             to_update.append(existing)
@@ -261,6 +276,10 @@ def thread_import_from_record(
 
     if changed_ids:
         comments_changed.send(sender=Comment, comment_ids=changed_ids)
+    if authors is not None:
+        if len(authors) + len(thread_authors) > AUTHOR_CACHE_LIMIT:
+            authors.clear()
+        authors.update(thread_authors)
     return thread
 
 
@@ -423,10 +442,13 @@ def _sibling_order(
     return (created_at is None, created_at or "", external_id)
 
 
-def _authors_for(record: ThreadRecord) -> dict[str, int]:
-    """Author row ids for the record's comments, by comment id; missing rows created.
+def _authors_for(
+    record: ThreadRecord, known: dict[str, int]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Author row ids for the record's comments: (by comment id, by identity).
 
-    An author is known by a salted hash of the e-mail address, else of the
+    Missing rows are created; `known` (identity -> id) is asked first. An
+    author is known by a salted hash of the e-mail address, else of the
     source and display name (see Author).
     """
     salt = settings.AUTHOR_HASH_SALT
@@ -443,20 +465,29 @@ def _authors_for(record: ThreadRecord) -> dict[str, int]:
             continue
         identities[comment.external_id] = identity
         wanted.setdefault(identity, (comment.author, email_hash))
-    if not wanted:
-        return {}
-    ids = _author_ids(list(wanted))
+    ids = {identity: known[identity] for identity in wanted if identity in known}
+    unknown = [identity for identity in wanted if identity not in ids]
+    if unknown:
+        ids.update(_author_ids(unknown))
     missing = [
         Author(identity=identity, name=name, email_hash=email_hash)
         for identity, (name, email_hash) in wanted.items()
         if identity not in ids
     ]
     if missing:
-        # A concurrent import may create some of them first: ignore_conflicts,
-        # then read the ids of all of them.
-        Author.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BULK_BATCH)
-        ids.update(_author_ids([author.identity for author in missing]))
-    return {ext: ids[identity] for ext, identity in identities.items()}
+        # A concurrent import may create some of them first. On a conflict the
+        # row is "updated" to the identity it already has: a no-op that, unlike
+        # ignore_conflicts, still returns the row's id (RETURNING), so the ids
+        # need no second query.
+        Author.objects.bulk_create(
+            missing,
+            update_conflicts=True,
+            unique_fields=["identity"],
+            update_fields=["identity"],
+            batch_size=BULK_BATCH,
+        )
+        ids.update((author.identity, author.id) for author in missing)
+    return {ext: ids[identity] for ext, identity in identities.items()}, ids
 
 
 def _author_ids(identities: list[str]) -> dict[str, int]:
