@@ -35,9 +35,12 @@ BULK_BATCH = 2000
 GROUP_COMMIT_COMMENTS = 20_000
 # Identities per `identity IN (...)` query, under SQLite's parameter limit.
 IN_CHUNK = 900
-# Author ids one file's import remembers (identity -> id, about 200 bytes
-# each); past this it starts again.
+# Author ids one file's import remembers (about 300 bytes each); past this
+# it starts again.
 AUTHOR_CACHE_LIMIT = 20_000
+# What an author is known by before hashing -> Author id: ("email", address)
+# or ("name", source, display name). In memory only, for one file's threads.
+AuthorCache = dict[tuple[str, ...], int]
 
 
 @dataclass
@@ -127,7 +130,7 @@ def threads_import_from_file(
     Raises ImportFailure (naming the file, the record and the reason).
     """
     report = ImportReport(files=1)
-    authors: dict[str, int] = {}  # one author cache for the file's threads
+    authors: AuthorCache = {}  # one author cache for the file's threads
     with transaction.atomic():
         for record in read_path(path, fmt):
             if isinstance(record, InvalidRecord):
@@ -155,7 +158,7 @@ def thread_import_from_record(
     record: ThreadRecord,
     report: ImportReport,
     path: Path | str,
-    authors: dict[str, int] | None = None,
+    authors: AuthorCache | None = None,
 ) -> Thread:
     """Create or update one thread and its comments from a parsed record.
 
@@ -165,9 +168,9 @@ def thread_import_from_record(
     of the whole thread are recomputed, since a new reply can shift siblings.
     Locks the thread row so two imports of one thread cannot interleave.
 
-    `authors` (identity -> Author id) is a cache the caller keeps across the
-    threads of one transaction, so that a commenter seen in an earlier
-    thread costs no query; this thread's authors are added to it only once
+    `authors` is a cache the caller keeps across the threads of one
+    transaction, so that a commenter seen in an earlier thread costs no
+    query and no hashing; this thread's authors are added to it only once
     its writes are done (a thread that fails adds nothing).
     """
     incoming = _incoming_by_id(record, path)
@@ -443,36 +446,39 @@ def _sibling_order(
 
 
 def _authors_for(
-    record: ThreadRecord, known: dict[str, int]
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Author row ids for the record's comments: (by comment id, by identity).
+    record: ThreadRecord, known: AuthorCache
+) -> tuple[dict[str, int], AuthorCache]:
+    """Author row ids for the record's comments: (by comment id, by author key).
 
-    Missing rows are created; `known` (identity -> id) is asked first. An
-    author is known by a salted hash of the e-mail address, else of the
-    source and display name (see Author).
+    Missing rows are created; `known` is asked first. An author is known by
+    a salted hash (`identity`) of the e-mail address, else of the source and
+    display name (see Author).
     """
-    salt = settings.AUTHOR_HASH_SALT
-    identities: dict[str, str] = {}  # comment external id -> identity
-    wanted: dict[str, tuple[str, str]] = {}  # identity -> (name, email hash)
+    keys: dict[str, tuple[str, ...]] = {}  # comment external id -> author key
+    names: dict[tuple[str, ...], str] = {}  # author key -> display name
     for comment in record.comments:
         if comment.author_email:
-            identity = salted_hash(salt, "email", comment.author_email.strip().lower())
-            email_hash = identity
+            key: tuple[str, ...] = ("email", comment.author_email.strip().lower())
         elif comment.author:
-            identity = salted_hash(salt, "name", record.source, comment.author)
-            email_hash = ""
+            key = ("name", record.source, comment.author)
         else:
             continue
-        identities[comment.external_id] = identity
-        wanted.setdefault(identity, (comment.author, email_hash))
-    ids = {identity: known[identity] for identity in wanted if identity in known}
-    unknown = [identity for identity in wanted if identity not in ids]
+        keys[comment.external_id] = key
+        names.setdefault(key, comment.author)
+    ids = {key: known[key] for key in names if key in known}
+    salt = settings.AUTHOR_HASH_SALT
+    unknown = {salted_hash(salt, *key): key for key in names if key not in ids}
     if unknown:
-        ids.update(_author_ids(unknown))
+        stored = _author_ids(list(unknown))
+        ids.update((unknown[identity], author_id) for identity, author_id in stored.items())
     missing = [
-        Author(identity=identity, name=name, email_hash=email_hash)
-        for identity, (name, email_hash) in wanted.items()
-        if identity not in ids
+        Author(
+            identity=identity,
+            name=names[key],
+            email_hash=identity if key[0] == "email" else "",
+        )
+        for identity, key in unknown.items()
+        if key not in ids
     ]
     if missing:
         # A concurrent import may create some of them first. On a conflict the
@@ -486,8 +492,8 @@ def _authors_for(
             update_fields=["identity"],
             batch_size=BULK_BATCH,
         )
-        ids.update((author.identity, author.id) for author in missing)
-    return {ext: ids[identity] for ext, identity in identities.items()}, ids
+        ids.update((unknown[author.identity], author.id) for author in missing)
+    return {ext: ids[key] for ext, key in keys.items()}, ids
 
 
 def _author_ids(identities: list[str]) -> dict[str, int]:
