@@ -160,14 +160,15 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dashboard read while a worker writes; the timeout rides out
     # the short write locks an import or a scoring batch takes. A page cache
-    # of up to 64 MiB per connection (SQLite's default is 2 MiB; pages are
+    # of up to 16 MiB per connection (SQLite's default is 2 MiB; pages are
     # only held as they are read): a large import touches index pages all
-    # over the comment table (figures: docs/benchmarks.md).
+    # over the comment table. 64 MiB was no faster and was most of a large
+    # import's peak memory (figures: docs/benchmarks.md).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
         ),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0

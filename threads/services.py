@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connections, models, transaction
+from django.db.models import Field
 
 from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
 from .importers.base import CommentRecord, content_hash, salted_hash
@@ -22,12 +23,24 @@ from .models import Author, Comment, Thread
 from .signals import comments_changed
 from .tree import Node, TreeError, assign_paths
 
+# What thread_import_from_record gives each new comment, in this order.
+NEW_COMMENT_FIELDS = (
+    "id", "thread_id", "parent_id", "external_id", "author_id", "author_name", "body",
+    "body_html", "created_at", "content_hash", "path", "depth", "state", "source_state",
+)
+
 BULK_BATCH = 2000
 # Files of one import run are committed together until they have written
 # about this many comments (see threads_import_from_files).
 GROUP_COMMIT_COMMENTS = 20_000
 # Identities per `identity IN (...)` query, under SQLite's parameter limit.
 IN_CHUNK = 900
+# Author ids one file's import remembers (about 300 bytes each); past this
+# it starts again.
+AUTHOR_CACHE_LIMIT = 20_000
+# What an author is known by before hashing -> Author id: ("email", address)
+# or ("name", source, display name). In memory only, for one file's threads.
+AuthorCache = dict[tuple[str, ...], int]
 
 
 @dataclass
@@ -133,6 +146,7 @@ def threads_import_from_file(
             return exc
         return ImportFailure(path, location, f"unexpected error: {type(exc).__name__}: {exc}")
 
+    authors: AuthorCache = {}  # one author cache for the file's threads
     # The record in hand, for the message of an unexpected error.
     where = "reading the first record"
     try:
@@ -147,7 +161,9 @@ def threads_import_from_file(
                 try:
                     # Without skip_invalid the file's transaction is the unit.
                     with transaction.atomic(savepoint=skip_invalid):
-                        thread_import_from_record(record=record, report=report, path=path)
+                        thread_import_from_record(
+                            record=record, report=report, path=path, authors=authors
+                        )
                 except Exception as exc:
                     if not skip_invalid:
                         raise
@@ -163,7 +179,11 @@ def threads_import_from_file(
 
 
 def thread_import_from_record(
-    *, record: ThreadRecord, report: ImportReport, path: Path | str
+    *,
+    record: ThreadRecord,
+    report: ImportReport,
+    path: Path | str,
+    authors: AuthorCache | None = None,
 ) -> Thread:
     """Create or update one thread and its comments from a parsed record.
 
@@ -172,18 +192,17 @@ def thread_import_from_record(
     so an export of new replies attaches to what was imported before. Paths
     of the whole thread are recomputed, since a new reply can shift siblings.
     Locks the thread row so two imports of one thread cannot interleave.
+
+    `authors` is a cache the caller keeps across the threads of one
+    transaction, so that a commenter seen in an earlier thread costs no
+    query and no hashing; this thread's authors are added to it only once
+    its writes are done (a thread that fails adds nothing).
     """
     incoming = _incoming_by_id(record, path)
     thread, thread_status = _thread_upsert(record)
     report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
 
-    stored = {} if thread_status == "new" else {
-        c.external_id: c
-        for c in Comment.objects.filter(thread=thread).only(
-            "id", "external_id", "parent_id", "author_id", "author_name", "body", "body_html",
-            "created_at", "content_hash", "path", "depth", "source_state", "version",
-        )
-    }
+    stored = {} if thread_status == "new" else _stored_comments(thread, incoming)
     stored_ext_by_id = {c.id: ext for ext, c in stored.items()}
 
     # The tree: stored comments not in this record keep their parent; the
@@ -208,11 +227,12 @@ def thread_import_from_record(
     except TreeError as exc:
         raise ImportFailure(path, record.location, f"{exc} (comment ids: {exc.ids})") from None
 
-    authors = _authors_for(record)
+    author_ids, thread_authors = _authors_for(record, authors or {})
     changed_ids: list[int] = []
-    to_update: list[Comment] = []
+    to_update: list[Comment] = []  # comments in this record
     fields_to_update: set[str] = set()
-    new: list[Comment] = []
+    moved: list[Comment] = []  # comments not in this record whose place changed
+    new: list[tuple[object, ...]] = []  # values in NEW_COMMENT_FIELDS order
     # Ids are reserved up front so that every parent link is known before any
     # write: new comments go in with one bulk insert however deep the tree (a
     # level-by-level insert costs a query per level of a deep chain), and a
@@ -229,33 +249,35 @@ def thread_import_from_record(
             assert item is not None
             parent_ext = parents[ext]
             new.append(
-                Comment(
-                    id=ids_by_ext[ext],
-                    thread_id=thread.id,
-                    parent_id=ids_by_ext[parent_ext] if parent_ext is not None else None,
-                    external_id=ext,
-                    author_id=authors.get(ext),
-                    author_name=item.author,
-                    body=item.body,
-                    body_html=item.body_html,
-                    created_at=item.created_at,
-                    content_hash=content_hash(item.body),
-                    path=placement.path,
-                    depth=placement.depth,
-                    state=item.state or Comment.State.PENDING,
-                    source_state=item.source_state,
+                (
+                    ids_by_ext[ext],
+                    thread.id,
+                    ids_by_ext[parent_ext] if parent_ext is not None else None,
+                    ext,
+                    author_ids.get(ext),
+                    item.author,
+                    item.body,
+                    item.body_html,
+                    item.created_at,
+                    content_hash(item.body),
+                    placement.path,
+                    placement.depth,
+                    item.state or Comment.State.PENDING,
+                    item.source_state,
                 )
             )
             continue
-        author_id = authors.get(ext) if item else None
+        author_id = author_ids.get(ext) if item else None
         changed = _apply_changes(existing, item, author_id, placement, ids_by_ext, parents[ext])
+        if item is None:
+            if changed:
+                moved.append(existing)
+            continue
         if changed:
             to_update.append(existing)
             fields_to_update |= changed
             if "body" in changed:
                 changed_ids.append(existing.id)
-        if item is None:
-            continue
         if changed - {"path", "depth"}:
             report.comments_updated += 1
         else:
@@ -263,58 +285,115 @@ def thread_import_from_record(
 
     if new:
         # Placement order is depth-first: parents are inserted before replies.
-        _comments_insert(new)
-        changed_ids.extend(c.id for c in new)
+        _comments_insert(NEW_COMMENT_FIELDS, new)
+        changed_ids.extend(row[0] for row in new)
         report.comments_new += len(new)
 
     if to_update:
         Comment.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=BULK_BATCH)
+    if moved:
+        Comment.objects.bulk_update(moved, ["path", "depth"], batch_size=BULK_BATCH)
 
     if thread_status == "new":
         report.threads_new += 1
-    elif thread_status == "updated" or new or to_update:
+    elif thread_status == "updated" or new or to_update or moved:
         report.threads_updated += 1
     else:
         report.threads_unchanged += 1
 
     if changed_ids:
         comments_changed.send(sender=Comment, comment_ids=changed_ids)
+    if authors is not None:
+        if len(authors) + len(thread_authors) > AUTHOR_CACHE_LIMIT:
+            authors.clear()
+        authors.update(thread_authors)
     return thread
 
 
-def _comments_insert(comments: list[Comment]) -> None:
-    """INSERT new comments (primary keys set): what bulk_create does, in one
-    statement per thread (COPY on PostgreSQL, executemany elsewhere).
+def _comments_insert(attnames: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+    """INSERT new comments: `rows` hold the values of `attnames` (primary key
+    included); every other concrete field of Comment gets its default. One
+    statement per thread: COPY on PostgreSQL, executemany elsewhere.
 
-    bulk_create compiles SQL for every value of every row, which costs
-    several times the database's own work (docs/benchmarks.md). The columns
-    and values here come from the model's concrete fields (pre_save, then
-    get_db_prep_save), as bulk_create's do, so a new field cannot be left
-    out. A field with a db_default, whose value only the database knows,
-    sends the rows through bulk_create instead.
+    bulk_create compiles SQL for every value of every row and an instance
+    per row costs as much again (docs/benchmarks.md). Here the columns still
+    come from `Comment._meta.concrete_fields`, so a new field cannot be left
+    out, but each field is looked at once per statement, not once per row:
+    a field the import does not set gets one value for all rows (pre_save
+    and get_db_prep_save on a default instance: its default, or the time
+    for auto_now), unless its default is callable (called per row); a
+    field with only a db_default is left out of the column list, so the
+    database fills it in; a given value goes through get_db_prep_save
+    unless its field stores the Python value as it is (_keeps_value).
     """
     connection = connections[Comment.objects.db]
-    fields = Comment._meta.concrete_fields
-    if any(f.has_db_default() for f in fields):
-        Comment.objects.bulk_create(comments, batch_size=BULK_BATCH)
-        return
-    rows = [
-        [f.get_db_prep_save(f.pre_save(comment, True), connection) for f in fields]
-        for comment in comments
-    ]
+    fields = [f for f in Comment._meta.concrete_fields if not f.generated]
+    by_attname = {f.attname: f for f in fields}
+    given = [by_attname[name] for name in attnames]
+    prepared = [(i, f.get_db_prep_save) for i, f in enumerate(given) if not _keeps_value(f)]
+    defaults = Comment()
+    per_row: list[Field] = []  # callable defaults: a value for each row
+    tail_fields: list[Field] = []
+    tail_values: list[object] = []
+    for f in fields:
+        if f.attname in attnames or (f.has_db_default() and not f.has_default()):
+            continue
+        if f.has_default() and callable(f.default):
+            per_row.append(f)
+        else:
+            tail_fields.append(f)
+            tail_values.append(f.get_db_prep_save(f.pre_save(defaults, True), connection))
+    tail = tuple(tail_values)
+
+    def db_row(row: tuple[object, ...]) -> tuple[object, ...]:
+        if prepared:
+            values = list(row)
+            for i, prep in prepared:
+                values[i] = prep(values[i], connection)
+            row = tuple(values)
+        if per_row:
+            row += tuple(f.get_db_prep_save(f.get_default(), connection) for f in per_row)
+        return row + tail
+
     qn = connection.ops.quote_name
     table = qn(Comment._meta.db_table)
-    columns = ", ".join(qn(f.column) for f in fields)
+    columns = [*given, *per_row, *tail_fields]
+    column_list = ", ".join(qn(f.column) for f in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The raw psycopg cursor (Django's wrapper has no copy()), on the
             # same connection: the rows are in the import's transaction.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(db_row(row))
         else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})",
+                [db_row(row) for row in rows],
+            )
+
+
+# Fields whose get_db_prep_save returns a str, int or None unchanged on
+# SQLite and PostgreSQL. Exact classes: a subclass may convert its values.
+_PLAIN_FIELDS = frozenset(
+    {
+        models.CharField,
+        models.TextField,
+        models.IntegerField,
+        models.PositiveIntegerField,
+        models.BigIntegerField,
+        models.AutoField,
+        models.BigAutoField,
+    }
+)
+
+
+def _keeps_value(field: Field) -> bool:
+    """True when `field` stores the import's Python value as it is."""
+    if type(field) is models.ForeignKey:
+        field = field.target_field
+    return type(field) in _PLAIN_FIELDS
 
 
 def _reserve_comment_ids(count: int) -> list[int]:
@@ -390,40 +469,55 @@ def _sibling_order(
     return (created_at is None, created_at or "", external_id)
 
 
-def _authors_for(record: ThreadRecord) -> dict[str, int]:
-    """Author row ids for the record's comments, by comment id; missing rows created.
+def _authors_for(
+    record: ThreadRecord, known: AuthorCache
+) -> tuple[dict[str, int], AuthorCache]:
+    """Author row ids for the record's comments: (by comment id, by author key).
 
-    An author is known by a salted hash of the e-mail address, else of the
-    source and display name (see Author).
+    Missing rows are created; `known` is asked first. An author is known by
+    a salted hash (`identity`) of the e-mail address, else of the source and
+    display name (see Author).
     """
-    salt = settings.AUTHOR_HASH_SALT
-    identities: dict[str, str] = {}  # comment external id -> identity
-    wanted: dict[str, tuple[str, str]] = {}  # identity -> (name, email hash)
+    keys: dict[str, tuple[str, ...]] = {}  # comment external id -> author key
+    names: dict[tuple[str, ...], str] = {}  # author key -> display name
     for comment in record.comments:
         if comment.author_email:
-            identity = salted_hash(salt, "email", comment.author_email.strip().lower())
-            email_hash = identity
+            key: tuple[str, ...] = ("email", comment.author_email.strip().lower())
         elif comment.author:
-            identity = salted_hash(salt, "name", record.source, comment.author)
-            email_hash = ""
+            key = ("name", record.source, comment.author)
         else:
             continue
-        identities[comment.external_id] = identity
-        wanted.setdefault(identity, (comment.author, email_hash))
-    if not wanted:
-        return {}
-    ids = _author_ids(list(wanted))
+        keys[comment.external_id] = key
+        names.setdefault(key, comment.author)
+    ids = {key: known[key] for key in names if key in known}
+    salt = settings.AUTHOR_HASH_SALT
+    unknown = {salted_hash(salt, *key): key for key in names if key not in ids}
+    if unknown:
+        stored = _author_ids(list(unknown))
+        ids.update((unknown[identity], author_id) for identity, author_id in stored.items())
     missing = [
-        Author(identity=identity, name=name, email_hash=email_hash)
-        for identity, (name, email_hash) in wanted.items()
-        if identity not in ids
+        Author(
+            identity=identity,
+            name=names[key],
+            email_hash=identity if key[0] == "email" else "",
+        )
+        for identity, key in unknown.items()
+        if key not in ids
     ]
     if missing:
-        # A concurrent import may create some of them first: ignore_conflicts,
-        # then read the ids of all of them.
-        Author.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BULK_BATCH)
-        ids.update(_author_ids([author.identity for author in missing]))
-    return {ext: ids[identity] for ext, identity in identities.items()}
+        # A concurrent import may create some of them first. On a conflict the
+        # row is "updated" to the identity it already has: a no-op that, unlike
+        # ignore_conflicts, still returns the row's id (RETURNING), so the ids
+        # need no second query.
+        Author.objects.bulk_create(
+            missing,
+            update_conflicts=True,
+            unique_fields=["identity"],
+            update_fields=["identity"],
+            batch_size=BULK_BATCH,
+        )
+        ids.update((unknown[author.identity], author.id) for author in missing)
+    return {ext: ids[key] for ext, key in keys.items()}, ids
 
 
 def _author_ids(identities: list[str]) -> dict[str, int]:
@@ -432,6 +526,32 @@ def _author_ids(identities: list[str]) -> dict[str, int]:
         part = identities[start : start + IN_CHUNK]
         ids.update(Author.objects.filter(identity__in=part).values_list("identity", "id"))
     return ids
+
+
+# What placing a stored comment in the tree needs; the rest is read only for
+# the comments the record brings again (which may have changed).
+TREE_FIELDS = ("id", "external_id", "parent_id", "created_at", "path", "depth")
+RECORD_FIELDS = (*TREE_FIELDS, "author_id", "author_name", "body", "body_html",
+                 "content_hash", "source_state", "version")
+
+
+def _stored_comments(thread: Thread, incoming: dict[str, CommentRecord]) -> dict[str, Comment]:
+    """The thread's stored comments by external id: tree columns for all of them,
+    every compared column for those in the record.
+
+    A thread imported in many records (a long JSONL run) would otherwise hold
+    every stored body in memory for every later record.
+    """
+    stored = {
+        c.external_id: c
+        for c in Comment.objects.filter(thread=thread).only(*TREE_FIELDS).iterator(2000)
+    }
+    again = [ext for ext in incoming if ext in stored]
+    for start in range(0, len(again), IN_CHUNK):
+        chunk = again[start : start + IN_CHUNK]
+        for c in Comment.objects.filter(thread=thread, external_id__in=chunk).only(*RECORD_FIELDS):
+            stored[c.external_id] = c
+    return stored
 
 
 def _apply_changes(

@@ -347,6 +347,28 @@ def test_authors_are_shared_by_the_threads_of_a_file(tmp_path):
     assert Author.objects.count() == 2
 
 
+def test_authors_seen_in_an_earlier_thread_of_a_file_cost_no_query(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    threads = [
+        {"source": "site", "external_id": f"t{n}", "title": "Title", "comments": [
+            {"external_id": "1", "author": "Ann", "body": f"hello {n}"},
+            {"external_id": "2", "author": "Bob", "body": "hi"},
+        ]}
+        for n in range(5)
+    ]
+    path = tmp_path / "five.json"
+    path.write_text(json.dumps({"threads": threads}), encoding="utf-8")
+    with CaptureQueriesContext(connection) as queries:
+        threads_import_from_file(path=path)
+    # The first thread looks Ann and Bob up and creates them; the other four
+    # threads ask nothing about authors.
+    author_queries = [q["sql"] for q in queries if "threads_author" in q["sql"]]
+    assert len(author_queries) == 2, author_queries
+    assert Comment.objects.filter(author__name="Ann").count() == 5
+
+
 def test_an_author_of_a_rolled_back_file_is_created_again_later(tmp_path):
     from threads.services import threads_import_from_files
 
