@@ -28,20 +28,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from ..links import is_http_url
 from .base import CommentRecord, InvalidRecord, ThreadRecord
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-URL_SCHEMES = frozenset({"http", "https"})
 # NUL, and the surrogates a JSON `\\ud800` escape can produce on its own.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# Whitespace or control characters inside a URL: browsers strip or skip
-# them, so `java\\tscript:` would not look like the scheme it is.
-_URL_BLANKS = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,20 +151,9 @@ def _time_problem(name: str, record: ThreadRecord | CommentRecord, attribute: st
 
 
 def _drop_unsafe_url(record: ThreadRecord) -> None:
-    if not record.url or is_safe_url(record.url):
+    if not record.url or is_http_url(record.url):
         return
     record.warnings.append(
         f"url {record.url[:80]!r} dropped: only http and https links are kept"
     )
     record.url = ""
-
-
-def is_safe_url(url: str) -> bool:
-    """An absolute http(s) URL with a host and no blanks or control characters."""
-    if _URL_BLANKS.search(url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in URL_SCHEMES and bool(parts.netloc)
