@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 
 from moderation.models import ReasonCode
 from moderation.scoring.base import model_key_is_fallback
-from moderation.scoring.labels import label_get, score_is_over
+from moderation.scoring.labels import label_get, label_table, score_is_over
 from threads.links import is_http_url
 
 from .queue import COUNT_CAP, TABS
@@ -28,6 +28,7 @@ def score_bars(score: Any) -> list[dict[str, Any]]:
     """A ToxicityScore's labels, highest first, as (label, value, percent, over)."""
     if score is None or not isinstance(score.scores, dict):
         return []
+    table = label_table()
     bars = []
     for label, value in score.scores.items():
         try:
@@ -36,15 +37,16 @@ def score_bars(score: Any) -> list[dict[str, Any]]:
             continue
         number = min(max(number, 0.0), 1.0)
         percent = round(number * 100)
+        row = label_get(label, table)
         bars.append({
-            "label": label_get(label).display_name,
+            "label": row.display_name,
             "value": number,
             "percent": percent,
             # The fill's width is a class (w-0, w-5, ... w-100 in dashboard.css),
             # not a style attribute: the Content-Security-Policy allows no inline
             # styles. The exact figure is in the bar's label and value.
             "step": BAR_STEP * round(percent / BAR_STEP),
-            "over": score_is_over(label, number),
+            "over": number >= row.review_threshold,
         })
     bars.sort(key=lambda bar: -bar["value"])
     return bars

@@ -441,7 +441,7 @@ def comments_bulk_action_apply(
             if action == HIDE_BRANCH:
                 branch = {"comment": comment_id, "actor": actor, "reason": reason,
                           "note": note, "expected_version": expected}
-                if _branch_size(comment_id) > settings.BRANCH_HIDE_SYNC_MAX:
+                if _branch_larger_than(comment_id, settings.BRANCH_HIDE_SYNC_MAX):
                     result.jobs.append(branch_hide_job_start(**branch))
                 else:
                     result.decisions.extend(comment_branch_hide(**branch))
@@ -468,9 +468,10 @@ def _sync(comment: Comment | int, locked: Comment) -> None:
             setattr(comment, name, getattr(locked, name))
 
 
-def _branch_size(comment_id: int) -> int:
+def _branch_larger_than(comment_id: int, limit: int) -> bool:
+    """Whether the branch has more than `limit` comments (counts no further than that)."""
     root = Comment.objects.only("pk", "thread_id", "path", "depth").get(pk=comment_id)
-    return comment_subtree(comment=root).count()
+    return comment_subtree(comment=root)[: limit + 1].count() > limit
 
 
 def _pk(comment: Comment | int) -> int:

@@ -98,9 +98,12 @@ def label_table() -> dict[str, Label]:
     }
 
 
-def label_get(name: str | None) -> Label:
-    """The label's row; an unknown name gets the broad label's thresholds and reason."""
-    table = label_table()
+def label_get(name: str | None, table: dict[str, Label] | None = None) -> Label:
+    """The label's row; an unknown name gets the broad label's thresholds and reason.
+
+    `table`: a label_table() the caller already read, when it looks up several.
+    """
+    table = table if table is not None else label_table()
     if name in table:
         return table[name]
     broad = table[BROAD_LABEL]

@@ -18,7 +18,7 @@ from moderation.decisions.services import MlContext, comment_action_apply, comme
 from moderation.models import Action
 from threads.models import Comment
 
-from .labels import label_get
+from .labels import label_get, label_table
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ def _crossing(scores: Mapping[str, float], thresholds: Mapping[str, float]) -> s
 
 def policy_evaluate(*, scores: Mapping[str, float], model_key: str) -> Verdict:
     """What the label table says about one comment's scores (no writes)."""
-    labels = {name: label_get(name) for name in scores}
+    table = label_table()
+    labels = {name: label_get(name, table) for name in scores}
     review = {name: label.review_threshold for name, label in labels.items()}
     autohide = {
         name: label.autohide_threshold
