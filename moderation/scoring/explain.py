@@ -66,9 +66,16 @@ class Explanation:
     truncated: bool = False  # the text was longer than EXPLAIN_CHARS: only its start is explained
     cached: bool = False
 
-    def top(self, n: int = 5, *, min_effect: float = 0.01) -> list[Span]:
-        """The spans that raised the score most, largest effect first."""
-        raising = [span for span in self.spans if span.effect >= min_effect]
+    def top(self, n: int = 5, *, min_effect: float = 0.02, relative: float = 0.1) -> list[Span]:
+        """The spans that raised the score most, largest effect first.
+
+        Only spans worth pointing at: an effect of at least `min_effect` and at
+        least `relative` times the largest one (a word worth 1 point beside one
+        worth 60 is noise).
+        """
+        largest = max((span.effect for span in self.spans), default=0.0)
+        floor = max(min_effect, relative * largest)
+        raising = [span for span in self.spans if span.effect >= floor]
         return sorted(raising, key=lambda span: (-span.effect, span.start))[:n]
 
     def as_dict(self) -> dict[str, object]:
