@@ -24,7 +24,7 @@ MIN_LETTERS = 20
 # The identifier's probability for its top language.
 MIN_CONFIDENCE = 0.80
 # Characters of a comment looked at: a sample is as good as the whole text.
-SAMPLE_CHARS = 1000
+SAMPLE_CHARS = 400
 UNDETERMINED = ""
 
 # Names for the languages a moderator meets most; any other code shows as itself.
