@@ -59,7 +59,12 @@ def languages_for_model_key(model_key: str) -> tuple[str, ...]:
     backend, _, rest = (model_key or "").partition(":")
     if backend == "detoxify":
         return MODEL_LANGUAGES.get(rest.split(":", 1)[0], ())
-    return ()
+    return BACKEND_LANGUAGES.get(backend, ())
+
+
+# Backends whose every model reads the same languages, by the model key's first
+# part. "embedded": the embedded tox-block port (English only, as its scorer declares).
+BACKEND_LANGUAGES: dict[str, tuple[str, ...]] = {"embedded": ("en",)}
 
 
 def _settings_options() -> DetoxifyOptions:

@@ -45,6 +45,7 @@ def test_each_scorer_declares_its_languages(use_tiny_detoxify):
     assert MODEL_LANGUAGES["multilingual"] == ("en", "fr", "es", "it", "pt", "tr", "ru")
     assert languages_for_model_key("detoxify:multilingual:0b549669") == MODEL_LANGUAGES[
         "multilingual"]
+    assert languages_for_model_key("embedded:tox-block:0123456789ab") == ("en",)
     assert languages_for_model_key("somebody:else:1") == ()  # unknown: any language
 
 
