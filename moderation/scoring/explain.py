@@ -1,6 +1,7 @@
 """Why this score: the words that raised a label's score most, found by occlusion.
 
-`text_explain(text)` scores the text once as it is and once with each word
+`text_explain(text)` scores the text (its first EXPLAIN_CHARS characters)
+once as it is and once with each word
 (or, in a long text, each run of a few adjacent words) removed, all in ONE
 call to the scorer, so the cost is bounded: at most `max_spans` + 1 texts,
 whatever the comment's length. A span's `effect` is how much the label's
@@ -132,8 +133,11 @@ def text_explain(
         if found is not None:
             return found
 
+    # A long text is explained by its start only: the scorer never gets 33
+    # copies of a 50 MB comment (detoxify reads 512 tokens of it anyway).
+    head = text[:EXPLAIN_CHARS]
     spans, per_span, truncated = _spans_of(text, max_spans)
-    results = scorer.score([text, *(_without(text, s, e) for s, e in spans)])
+    results = scorer.score([head, *(_without(head, s, e) for s, e in spans)])
     full = results[0]
     chosen = label or (max(full, key=full.__getitem__) if full else "")
     base = float(full.get(chosen, 0.0))
@@ -142,7 +146,7 @@ def text_explain(
         label=chosen,
         score=base,
         spans=tuple(
-            Span(start=s, end=e, word=text[s:e], effect=round(base - float(r.get(chosen, 0.0)), 4))
+            Span(start=s, end=e, word=head[s:e], effect=round(base - float(r.get(chosen, 0.0)), 4))
             for (s, e), r in zip(spans, results[1:], strict=True)
         ),
         words_per_span=per_span,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from moderation.models import ScoreExplanation
-from moderation.scoring.explain import DEFAULT_MAX_SPANS, MAX_SPANS_LIMIT, text_explain
+from moderation.scoring.explain import (
+    DEFAULT_MAX_SPANS,
+    EXPLAIN_CHARS,
+    MAX_SPANS_LIMIT,
+    text_explain,
+)
 from moderation.scoring.registry import active_scorer, reset_active_scorer
 from tests.helpers import MarkerScorer
 
@@ -52,6 +57,15 @@ def test_one_scorer_call_of_at_most_max_spans_plus_one_texts(counting_scorer):
     # The run holding the marker is the one that raised "insult".
     assert why.label == "insult"
     assert "insult=0.9" in why.top(1)[0].word
+
+
+def test_a_huge_text_costs_what_its_start_costs(counting_scorer):
+    text = "you are awful [insult=0.8] " + "blah " * 2_000_000  # 10 MB
+    why = text_explain(text, scorer=counting_scorer, cache=False)
+    (batch,) = counting_scorer.calls
+    assert len(batch) <= DEFAULT_MAX_SPANS + 1
+    assert max(len(t) for t in batch) <= EXPLAIN_CHARS
+    assert why.truncated and why.label == "insult"
 
 
 def test_max_spans_is_clamped(counting_scorer):
