@@ -60,6 +60,7 @@ def test_cards_show_the_language_and_not_applicable_scores(moderator_client, fal
     assert '<span class="lang-badge" title="detected language">Turkish</span>' in html
     assert '<span class="lang-badge" title="detected language">English</span>' in html
     assert html.count("Scores not applicable: language not supported by fallback") == 1
+    assert html.count("scores n/a</span>") == 1  # the Turkish card's chip
     assert html.count("data-why") == 3
 
 
