@@ -139,7 +139,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # The dashboard's template tags live in its feature package.
-            "libraries": {"dashboard": "moderation.dashboard.templatetags"},
+            "libraries": {"dashboard": "moderation.dashboard.templatetags",
+                          "policy": "moderation.policy.templatetags"},
         },
     },
 ]

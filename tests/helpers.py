@@ -701,3 +701,52 @@ def returns_within(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# --- Policy (issue 14) ---------------------------------------------------------------
+
+
+class PolicyManagerFactory(ModeratorFactory):
+    """A moderator who may also change the policy (moderation.manage_policy)."""
+
+    username = factory.Sequence(lambda n: f"policy{n}")
+
+    @factory.post_generation
+    def manage_policy(self, create, extracted, **kwargs):
+        if create:
+            from django.contrib.auth.models import Permission
+
+            self.user_permissions.add(Permission.objects.get(codename="manage_policy"))
+
+
+def score_exactly(comment: Comment, scores: dict[str, float], *,
+                  model_key: str = MODEL_KEY) -> ToxicityScore:
+    """Store exactly these scores for the comment's current text (no other labels)."""
+    top = max(scores, key=scores.__getitem__)
+    record = ToxicityScore.objects.create(
+        comment=comment, model_key=model_key, content_hash=comment.content_hash,
+        scores=scores, top_label=top, top_score=scores[top])
+    Comment.objects.filter(pk=comment.pk).update(toxicity=scores[top], toxicity_label=top)
+    return record
+
+
+# The hand-checked backtest set: (toxicity score, what the moderator did).
+BACKTEST_SET = [(0.9, "hide"), (0.8, "hide"), (0.7, "approve"), (0.6, "flag"),
+                (0.5, "approve"), (0.4, "approve"), (0.3, "hide"), (0.2, "approve"),
+                (0.1, "approve"), (0.05, "approve")]
+
+
+def decided_set(moderator, rows=BACKTEST_SET, *, source: str = "news",
+                model_key: str = MODEL_KEY) -> list[Comment]:
+    """Comments in one thread of `source`, scored (toxicity only) and decided by the moderator
+    through the real service, in the order given."""
+    from moderation.decisions.services import comment_action_apply
+
+    thread = ThreadFactory(source=source)
+    comments = []
+    for score, action in rows:
+        comment = CommentFactory(thread=thread, body=f"comment scored {score}")
+        score_exactly(comment, {"toxicity": score}, model_key=model_key)
+        comment_action_apply(comment=comment, action=action, actor=moderator)
+        comments.append(comment)
+    return comments

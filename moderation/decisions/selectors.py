@@ -7,12 +7,13 @@ functions; the services in this package read them only to enforce rules.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet, Window
+from django.db.models.functions import Lead, TruncDate
 
-from moderation.models import BranchHideJob, Decision
+from moderation.models import Action, BranchHideJob, Decision
 from threads.models import Comment
 
 
@@ -82,3 +83,73 @@ def branch_jobs_stalled(*, before: datetime) -> QuerySet[BranchHideJob]:
         state__in=[BranchHideJob.State.QUEUED, BranchHideJob.State.RUNNING],
         updated_at__lt=before,
     ).order_by("pk")
+
+
+# --- Policy and reports (issue 14): the decision log as labels and as queue history ----
+
+
+def human_decisions_since(*, since: datetime, actions: Iterable[str],
+                          sources: Iterable[str] | None = None) -> QuerySet:
+    """(comment id, action, top label, created at) of people's decisions, by comment then id."""
+    decisions = Decision.objects.filter(actor__isnull=False, created_at__gte=since,
+                                        action__in=list(actions))
+    if sources is not None:
+        decisions = decisions.filter(comment__thread__source__in=list(sources))
+    return decisions.order_by("comment_id", "id").values_list(
+        "comment_id", "action", "top_label", "created_at")
+
+
+def decided_model_keys(*, since: datetime) -> list[tuple[str, int]]:
+    """The models whose scores moderators saw since then, most decisions first."""
+    return list(
+        Decision.objects.filter(actor__isnull=False, created_at__gte=since)
+        .exclude(model_key="").values_list("model_key").annotate(n=Count("id")).order_by("-n")
+    )
+
+
+def decisions_per_day(*, since: datetime) -> list[tuple[date, str, bool, int]]:
+    """(day, action, by a person, count) of every decision since then."""
+    return list(
+        Decision.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"), human=Q(actor__isnull=False))
+        .values_list("day", "action", "human").annotate(n=Count("id")).order_by("day")
+    )
+
+
+def decisions_per_moderator(*, since: datetime) -> list[tuple[int, str, str, int, int]]:
+    """(actor id, username, action, count, days active) of people's decisions since then."""
+    return list(
+        Decision.objects.filter(created_at__gte=since, actor__isnull=False)
+        .values_list("actor_id", "actor__username", "action")
+        .annotate(n=Count("id"), days=Count(TruncDate("created_at"), distinct=True))
+        .order_by("actor__username", "action")
+    )
+
+
+def queue_stays(*, since: datetime) -> list[tuple[datetime, datetime | None]]:
+    """(entered, left) of every stay in the review queue that began since then.
+
+    A stay begins with a `queue` decision and ends with the comment's next
+    decision of any kind (a person's, an unqueue, an auto-hide); None: still there.
+    """
+    entered = Decision.objects.filter(action=Action.QUEUE, created_at__gte=since)
+    rows = (
+        Decision.objects.filter(comment_id__in=entered.values("comment_id"),
+                                created_at__gte=since)
+        .annotate(next_at=Window(Lead("created_at"), partition_by=[F("comment_id")],
+                                 order_by=[F("id").asc()]))
+        .values_list("action", "created_at", "next_at")
+    )
+    return [(at, next_at) for action, at, next_at in rows if action == Action.QUEUE]
+
+
+HUMAN_ACTIONS = (Action.APPROVE, Action.FLAG, Action.HIDE, Action.RESTORE)
+
+
+def first_human_decisions(*, since: datetime) -> list[tuple[datetime, datetime]]:
+    """(arrived, first decided) of comments a person first decided on since then."""
+    return list(
+        Decision.objects.filter(actor__isnull=False, action__in=HUMAN_ACTIONS)
+        .values("comment_id").annotate(first=Min("created_at"), arrived=F("comment__imported_at"))
+        .filter(first__gte=since).values_list("arrived", "first")
+    )
