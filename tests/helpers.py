@@ -750,3 +750,63 @@ def decided_set(moderator, rows=BACKTEST_SET, *, source: str = "news",
         comment_action_apply(comment=comment, action=action, actor=moderator)
         comments.append(comment)
     return comments
+
+
+@contextmanager
+def _keeping_given_times(*fields):
+    """bulk_create keeps the times set on the objects instead of auto_now_add's "now"
+    (fixture history: a report needs decisions spread over days)."""
+    saved = [(f, f.pre_save) for f in fields]
+    for f in fields:
+        f.pre_save = lambda obj, add, _name=f.attname: getattr(obj, _name)
+    try:
+        yield
+    finally:
+        for f, pre_save in saved:
+            f.pre_save = pre_save
+
+
+def bulk_decided(moderators: list, n: int, *, source: str = "news", days: int = 20,
+                 seed: int = 3, model_key: str = MODEL_KEY) -> None:
+    """`n` comments with scores, a system queue decision and a moderator's decision each,
+    spread over `days` (bulk inserts: a large report in a second, not a minute)."""
+    import random
+
+    from django.utils import timezone
+
+    from moderation.models import Decision
+
+    rng = random.Random(seed)
+    thread = ThreadFactory(source=source)
+    now = timezone.now()
+    arrivals = [now - timedelta(days=days * rng.random(), hours=1) for _ in range(n)]
+    with _keeping_given_times(Comment._meta.get_field("imported_at")):
+        comments = Comment.objects.bulk_create([
+            Comment(thread=thread, external_id=f"bulk-{i}", body=f"bulk comment {i}",
+                    content_hash=content_hash(f"bulk comment {i}"),
+                    path=str(i).zfill(SEGMENT_WIDTH), state=Comment.State.PENDING,
+                    imported_at=arrivals[i])
+            for i in range(n)])
+    scores, decisions = [], []
+    for i, comment in enumerate(comments):
+        acted = rng.random() < 0.3
+        tox = min(1.0, max(0.0, rng.gauss(0.7 if acted else 0.25, 0.18)))
+        scores.append(ToxicityScore(comment=comment, model_key=model_key,
+                                    content_hash=comment.content_hash,
+                                    scores={"toxicity": tox, "insult": tox * 0.8},
+                                    top_label="toxicity", top_score=tox))
+        decided = min(arrivals[i] + timedelta(minutes=rng.randint(1, 600)), now)
+        decisions.append(Decision(
+            comment=comment, action="queue", from_state="pending", to_state="pending",
+            comment_version=1, model_key=model_key, top_label="toxicity", top_score=tox,
+            created_at=arrivals[i] + timedelta(seconds=30)))
+        if rng.random() < 0.9:  # the rest are still waiting
+            decisions.append(Decision(
+                comment=comment, actor=moderators[i % len(moderators)],
+                action="hide" if acted else "approve", from_state="pending",
+                to_state="hidden" if acted else "approved", comment_version=2,
+                model_key=model_key, top_label="toxicity", top_score=tox,
+                content_hash=comment.content_hash, created_at=decided))
+    ToxicityScore.objects.bulk_create(scores)
+    with _keeping_given_times(Decision._meta.get_field("created_at")):
+        Decision.objects.bulk_create(decisions)

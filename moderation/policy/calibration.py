@@ -68,10 +68,11 @@ class LabelData:
         """The lowest threshold whose precision reaches `precision` (the most recall)."""
         tp = np.cumsum(self.positives[::-1])[::-1]
         selected = tp + np.cumsum(self.negatives[::-1])[::-1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ok = (selected > 0) & (tp / np.where(selected > 0, selected, 1) >= precision)
+        # Only a score some comment had: any threshold between two scores selects the same.
+        present = (self.positives + self.negatives) > 0
+        ok = present & (tp >= precision * np.where(selected > 0, selected, np.inf))
         candidates = np.flatnonzero(ok)
-        return round(float(candidates[0]) / (BINS - 1), 3) if candidates.size else None
+        return round(float(candidates[0]) / (BINS - 1), 4) if candidates.size else None
 
     def histogram(self, bins: int = 20) -> tuple[list[int], list[int]]:
         """Counts of negatives (approved) and positives (hidden) in `bins` equal score bins."""
