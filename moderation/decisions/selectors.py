@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Min, Q, QuerySet, Window
-from django.db.models.functions import Lead, TruncDate
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 
 from moderation.models import Action, BranchHideJob, Decision
 from threads.models import Comment
@@ -90,13 +90,22 @@ def branch_jobs_stalled(*, before: datetime) -> QuerySet[BranchHideJob]:
 
 def human_decisions_since(*, since: datetime, actions: Iterable[str],
                           sources: Iterable[str] | None = None) -> QuerySet:
-    """(comment id, action, top label, created at) of people's decisions, by comment then id."""
+    """(comment id, action, top label) of people's decisions, by comment then id."""
     decisions = Decision.objects.filter(actor__isnull=False, created_at__gte=since,
                                         action__in=list(actions))
     if sources is not None:
         decisions = decisions.filter(comment__thread__source__in=list(sources))
-    return decisions.order_by("comment_id", "id").values_list(
-        "comment_id", "action", "top_label", "created_at")
+    return decisions.order_by("comment_id", "id").values_list("comment_id", "action", "top_label")
+
+
+def human_decided_comment_ids(*, since: datetime, actions: Iterable[str],
+                              sources: Iterable[str] | None = None) -> QuerySet:
+    """Ids of comments a person decided on since then (a subquery)."""
+    decisions = Decision.objects.filter(actor__isnull=False, created_at__gte=since,
+                                        action__in=list(actions))
+    if sources is not None:
+        decisions = decisions.filter(comment__thread__source__in=list(sources))
+    return decisions.values("comment_id")
 
 
 def decided_model_keys(*, since: datetime) -> list[tuple[str, int]]:
@@ -126,21 +135,23 @@ def decisions_per_moderator(*, since: datetime) -> list[tuple[int, str, str, int
     )
 
 
-def queue_stays(*, since: datetime) -> list[tuple[datetime, datetime | None]]:
-    """(entered, left) of every stay in the review queue that began since then.
+def queue_stays_by_day(*, since: datetime) -> list[tuple[date, date | None, int, datetime]]:
+    """Stays in the review queue that began since then, grouped by the day they began and
+    the day they ended: (entered day, left day or None, how many, the earliest entry).
 
     A stay begins with a `queue` decision and ends with the comment's next
-    decision of any kind (a person's, an unqueue, an auto-hide); None: still there.
+    decision of any kind (a person's, an unqueue, an auto-hide). Grouped in
+    the database: a report over a year reads at most days x days rows.
     """
-    entered = Decision.objects.filter(action=Action.QUEUE, created_at__gte=since)
-    rows = (
-        Decision.objects.filter(comment_id__in=entered.values("comment_id"),
-                                created_at__gte=since)
-        .annotate(next_at=Window(Lead("created_at"), partition_by=[F("comment_id")],
-                                 order_by=[F("id").asc()]))
-        .values_list("action", "created_at", "next_at")
+    following = Decision.objects.filter(comment_id=OuterRef("comment_id"), id__gt=OuterRef("id"))
+    return list(
+        Decision.objects.filter(action=Action.QUEUE, created_at__gte=since)
+        .annotate(left_at=Subquery(following.order_by("id").values("created_at")[:1]))
+        .annotate(entered_day=TruncDate("created_at"), left_day=TruncDate("left_at"))
+        .values_list("entered_day", "left_day")
+        .annotate(n=Count("id"), first=Min("created_at"))
+        .order_by()
     )
-    return [(at, next_at) for action, at, next_at in rows if action == Action.QUEUE]
 
 
 HUMAN_ACTIONS = (Action.APPROVE, Action.FLAG, Action.HIDE, Action.RESTORE)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .selectors import DecidedComment, decided_comments
+from .selectors import DecidedMatrix, decided_matrix
 
 PLATT_MIN, PLATT_MIN_CLASS = 30, 5
 ISOTONIC_MIN, ISOTONIC_MIN_CLASS = 300, 30
@@ -82,28 +82,28 @@ class LabelData:
         return [int(v) for v in neg], [int(v) for v in pos]
 
 
-def _bin(score: float) -> int:
-    return min(max(int(round(score * (BINS - 1))), 0), BINS - 1)
-
-
-def label_data(decided: Iterable[DecidedComment]) -> dict[tuple[str, str], LabelData]:
+def label_data(decided: DecidedMatrix) -> dict[tuple[str, str], LabelData]:
     """(label, source) -> pooled data; source ALL_SOURCES is every source together."""
     data: dict[tuple[str, str], LabelData] = {}
-    for item in decided:
-        for label, score in item.scores.items():
-            if item.positive and item.label != label:
+    if not len(decided):
+        return data
+    for j, label in enumerate(decided.labels):
+        scores = decided.scores[:, j]
+        # A positive counts for the label its decision names only.
+        usable = ~np.isnan(scores) & (~decided.positive | (decided.label_index == j))
+        if not usable.any():
+            continue
+        bins = np.clip(np.rint(scores[usable] * (BINS - 1)).astype(int), 0, BINS - 1)
+        positive = decided.positive[usable]
+        source_index = decided.source_index[usable]
+        groups = [(ALL_SOURCES, np.ones(bins.size, bool))] + [
+            (name, source_index == k) for k, name in enumerate(decided.sources)]
+        for source, mask in groups:
+            if not mask.any():
                 continue
-            if not isinstance(score, int | float):
-                continue
-            index = _bin(float(score))
-            for source in (ALL_SOURCES, item.source):
-                bucket = data.get((label, source))
-                if bucket is None:
-                    bucket = data[(label, source)] = LabelData()
-                if item.positive:
-                    bucket.positives[index] += 1
-                else:
-                    bucket.negatives[index] += 1
+            data[(label, source)] = LabelData(
+                positives=np.bincount(bins[mask & positive], minlength=BINS).astype(float),
+                negatives=np.bincount(bins[mask & ~positive], minlength=BINS).astype(float))
     return data
 
 
@@ -237,5 +237,5 @@ def _reliability(data: LabelData, fitted) -> list[tuple[float, float, int]]:
 def calibrations_fit(*, model_key: str, days: int,
                      sources: Iterable[str] | None = None) -> dict[tuple[str, str], Calibration]:
     """Every (label, source) calibration of this model over the last `days` of decisions."""
-    data = label_data(decided_comments(model_key=model_key, days=days, sources=sources))
+    data = label_data(decided_matrix(model_key=model_key, days=days, sources=sources))
     return {key: calibration_fit(key[0], key[1], value) for key, value in sorted(data.items())}

@@ -13,11 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, QuerySet
+import numpy as np
+from django.db.models import F, FloatField, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from moderation.decisions import selectors as decisions_selectors
-from moderation.decisions.selectors import human_decisions_since
+from moderation.decisions.selectors import human_decided_comment_ids, human_decisions_since
 from moderation.models import (
     Action,
     PolicyChange,
@@ -25,6 +28,7 @@ from moderation.models import (
     ToxicityScore,
     WatchedWordList,
 )
+from moderation.scoring.labels import label_table
 from threads.models import Comment, Thread
 
 POSITIVE_ACTIONS = (Action.HIDE, Action.FLAG)
@@ -43,7 +47,22 @@ class DecidedComment:
     positive: bool  # a moderator hid or flagged it (and did not undo that)
     label: str  # the label the decision names ("" for approve)
     action: str  # the standing decision's action
-    decided_at: datetime
+
+
+@dataclass
+class DecidedMatrix:
+    """The same, as arrays (the calibration and the model report read these)."""
+
+    labels: list[str]
+    sources: list[str]
+    comment_ids: np.ndarray
+    source_index: np.ndarray  # into `sources`
+    positive: np.ndarray  # bool
+    label_index: np.ndarray  # the label a positive decision names, into `labels`; -1: none
+    scores: np.ndarray  # (comments, labels); NaN where the model gave no such score
+
+    def __len__(self) -> int:
+        return len(self.comment_ids)
 
 
 def window_start(days: int) -> datetime:
@@ -51,18 +70,38 @@ def window_start(days: int) -> datetime:
 
 
 def _standing_decisions(since: datetime,
-                        sources: Iterable[str] | None) -> dict[int, tuple[str, str, datetime]]:
-    """comment id -> (action, label, when) of the decision standing after undos."""
-    standing: dict[int, list[tuple[str, str, datetime]]] = {}
+                        sources: Iterable[str] | None) -> dict[int, tuple[str, str]]:
+    """comment id -> (action, label) of the decision standing after undos."""
+    standing: dict[int, list[tuple[str, str]]] = {}
     rows = human_decisions_since(since=since, actions=LABEL_ACTIONS, sources=sources)
-    for comment_id, action, label, created_at in rows.iterator(chunk_size=10_000):
+    for comment_id, action, label in rows.iterator(chunk_size=20_000):
         stack = standing.setdefault(comment_id, [])
         if action == Action.UNDO:
             if stack:
                 stack.pop()
         else:
-            stack.append((action, label, created_at))
+            stack.append((action, label))
     return {pk: stack[-1] for pk, stack in standing.items() if stack}
+
+
+def _score_rows(*, model_key: str, since: datetime, sources: Iterable[str] | None,
+                labels: list[str]):
+    """(comment id, source, thread id, one float per label) of the decided comments' scores.
+
+    The label values come out of the JSON in the database (a float column
+    each), so a hundred thousand rows cost no JSON parsing here.
+    """
+    columns = {f"score_{i}": Cast(KT(f"scores__{label}"), FloatField())
+               for i, label in enumerate(labels)}
+    decided = human_decided_comment_ids(since=since, actions=LABEL_ACTIONS, sources=sources)
+    return (ToxicityScore.objects.filter(model_key=model_key, comment_id__in=decided)
+            .annotate(**columns)
+            .values_list("comment_id", "comment__thread__source", "comment__thread_id",
+                         *columns))
+
+
+def _labels() -> list[str]:
+    return list(label_table())
 
 
 def decided_comments(*, model_key: str, days: int,
@@ -71,19 +110,47 @@ def decided_comments(*, model_key: str, days: int,
 
     Comments this model never scored are left out (nothing to learn from).
     """
-    standing = _standing_decisions(window_start(days), sources)
-    ids = sorted(standing)
+    since = window_start(days)
+    sources = list(sources) if sources is not None else None
+    standing = _standing_decisions(since, sources)
+    labels = _labels()
     result = []
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start:start + _ID_CHUNK]
-        rows = ToxicityScore.objects.filter(model_key=model_key, comment_id__in=chunk) \
-            .values_list("comment_id", "scores", "comment__thread__source", "comment__thread_id")
-        for comment_id, scores, source, thread_id in rows:
-            action, label, when = standing[comment_id]
-            positive = action in POSITIVE_ACTIONS
-            result.append(DecidedComment(comment_id, source, thread_id, scores, positive,
-                                         label if positive else "", action, when))
+    for comment_id, source, thread_id, *values in _score_rows(
+            model_key=model_key, since=since, sources=sources, labels=labels):
+        if comment_id not in standing:
+            continue
+        action, label = standing[comment_id]
+        positive = action in POSITIVE_ACTIONS
+        scores = {name: value for name, value in zip(labels, values, strict=True)
+                  if value is not None}
+        result.append(DecidedComment(comment_id, source, thread_id, scores, positive,
+                                     label if positive else "", action))
     return result
+
+
+def decided_matrix(*, model_key: str, days: int,
+                   sources: Iterable[str] | None = None) -> DecidedMatrix:
+    """decided_comments as arrays, built without a Python object per comment."""
+    since = window_start(days)
+    sources = list(sources) if sources is not None else None
+    standing = _standing_decisions(since, sources)
+    labels = _labels()
+    label_pos = {name: i for i, name in enumerate(labels)}
+    rows = [row for row in _score_rows(model_key=model_key, since=since, sources=sources,
+                                       labels=labels) if row[0] in standing]
+    source_names = sorted({row[1] for row in rows})
+    source_pos = {name: i for i, name in enumerate(source_names)}
+    n = len(rows)
+    matrix = np.array([[np.nan if v is None else v for v in row[3:]] for row in rows],
+                      dtype=float).reshape(n, len(labels))
+    decisions = [standing[row[0]] for row in rows]
+    positive = np.fromiter((action in POSITIVE_ACTIONS for action, _ in decisions), bool, n)
+    label_index = np.fromiter((label_pos.get(label, -1) for _, label in decisions), int, n)
+    return DecidedMatrix(
+        labels=labels, sources=source_names,
+        comment_ids=np.fromiter((row[0] for row in rows), np.int64, n),
+        source_index=np.fromiter((source_pos[row[1]] for row in rows), int, n),
+        positive=positive, label_index=np.where(positive, label_index, -1), scores=matrix)
 
 
 def decided_bodies(*, comment_ids: Iterable[int]) -> dict[int, str]:

@@ -14,8 +14,6 @@ window or the window before it; the time from a comment's arrival
 
 from __future__ import annotations
 
-import bisect
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,7 +26,7 @@ from django.utils.safestring import SafeString
 
 from moderation.decisions import selectors as decisions
 from moderation.policy.calibration import ALL_SOURCES, Calibration, calibration_fit, label_data
-from moderation.policy.selectors import decided_comments
+from moderation.policy.selectors import decided_matrix
 from moderation.scoring.labels import label_get, label_table
 from moderation.scoring.rules import RuleBook
 
@@ -67,8 +65,8 @@ def _percent(values: list[int]) -> list[float]:
 def model_report(*, model_key: str, days: int, source: str,
                  precision: float) -> list[LabelReport]:
     """One section per label with decided comments, in the label table's order."""
-    decided = decided_comments(model_key=model_key, days=days,
-                               sources=[source] if source else None)
+    decided = decided_matrix(model_key=model_key, days=days,
+                             sources=[source] if source else None)
     pooled = label_data(decided)
     book = RuleBook.load(sources=[source]) if source else RuleBook([])
     order = list(label_table())
@@ -171,8 +169,8 @@ def queue_report(*, days: int) -> QueueReport:
             row["total"] += n
         row["active_days"] = max(row["active_days"], active)
 
-    size, oldest = _queue_over_time(decisions.queue_stays(since=since - timedelta(days=days)),
-                                    day_list, tz, now)
+    size, oldest = _queue_over_time(
+        decisions.queue_stays_by_day(since=since - timedelta(days=days)), day_list, now)
 
     waits: list[list[float]] = [[] for _ in day_list]
     everything: list[float] = []
@@ -211,26 +209,22 @@ def queue_report(*, days: int) -> QueueReport:
     )
 
 
-def _queue_over_time(stays: list[tuple[datetime, datetime | None]], day_list: list[date], tz,
-                     now: datetime) -> tuple[list[int], list[float | None]]:
-    """Per day: stays open at the day's end (or now, today) and the oldest one's age in hours."""
-    stays = sorted(stays)
-    entries = [entered for entered, _ in stays]
-    exits = sorted(left for _, left in stays if left is not None)
-    open_heap: list[tuple[datetime, datetime | None]] = []
+def _queue_over_time(stays: list[tuple[date, date | None, int, datetime]],
+                     day_list: list[date], now: datetime) -> tuple[list[int], list[float | None]]:
+    """Per day: stays open at the day's end (or now, today), and the oldest one's age in hours.
+
+    A stay that ended on day D was gone by D's end; one that ended later (or
+    not yet) was open, and its group's earliest entry is a candidate for the
+    oldest waiting.
+    """
     sizes: list[int] = []
     oldest: list[float | None] = []
-    i = 0
-    far = datetime.max.replace(tzinfo=now.tzinfo)
+    tz = timezone.get_current_timezone()
     for day in day_list:
         end = min(datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz), now)
-        while i < len(stays) and stays[i][0] <= end:
-            heapq.heappush(open_heap, (stays[i][0], stays[i][1]))
-            i += 1
-        # Drop stays that ended by this day's end (lazily, from the oldest).
-        while open_heap and (open_heap[0][1] or far) <= end:
-            heapq.heappop(open_heap)
-        sizes.append(bisect.bisect_right(entries, end) - bisect.bisect_right(exits, end))
-        oldest.append(round((end - open_heap[0][0]).total_seconds() / 3600, 2)
-                      if open_heap else None)
+        open_groups = [(n, first) for entered, left, n, first in stays
+                       if entered <= day and (left is None or left > day)]
+        sizes.append(sum(n for n, _ in open_groups))
+        first = min((first for _, first in open_groups), default=None)
+        oldest.append(round((end - first).total_seconds() / 3600, 2) if first else None)
     return sizes, oldest
