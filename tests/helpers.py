@@ -810,3 +810,11 @@ def bulk_decided(moderators: list, n: int, *, source: str = "news", days: int = 
     ToxicityScore.objects.bulk_create(scores)
     with _keeping_given_times(Decision._meta.get_field("created_at")):
         Decision.objects.bulk_create(decisions)
+
+
+def csp_violations(page) -> list[str]:
+    """Content-Security-Policy violations a Playwright page reports, across navigations."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return violations

@@ -207,29 +207,31 @@ def calibration_fit(label: str, source: str, data: LabelData, *,
         needed = (f"{n:,} decisions ({n_pos:,} acted on, {n_neg:,} approved); a Platt fit "
                   f"needs {PLATT_MIN} with {PLATT_MIN_CLASS} of each, isotonic {ISOTONIC_MIN} "
                   f"with {ISOTONIC_MIN_CLASS} of each")
-        return Calibration(label, source, data, None, [], _reliability(data, None), None, needed)
+        return Calibration(label, source, data, None, [], _reliability(data), None, needed)
     weights = pos + neg
     brier = float(np.sum(pos * (1 - fitted) ** 2 + neg * fitted ** 2) / weights.sum())
     curve = [(round(float(a), 4), round(float(b), 4)) for a, b in zip(grid_x, curve_y,
                                                                       strict=True)]
-    return Calibration(label, source, data, method, curve,
-                       _reliability(data, (x, fitted, weights)), brier, "")
+    return Calibration(label, source, data, method, curve, _reliability(data), brier, "")
 
 
-def _reliability(data: LabelData, fitted) -> list[tuple[float, float, int]]:
-    """Per bin of the calibrated prediction (or the raw score): mean prediction vs observed."""
+def _reliability(data: LabelData) -> list[tuple[float, float, int]]:
+    """Per tenth of the score: the mean score, the share moderators acted on, how many.
+
+    Drawn with the calibration curve (score -> calibrated) on the same axes: where
+    the points leave the diagonal, the raw score says something else than it means.
+    """
     mask = (data.positives + data.negatives) > 0
     x = np.flatnonzero(mask) / (BINS - 1)
     pos, neg = data.positives[mask], data.negatives[mask]
-    prediction = fitted[1] if fitted is not None else x
     weights = pos + neg
-    index = np.minimum((prediction * RELIABILITY_BINS).astype(int), RELIABILITY_BINS - 1)
+    index = np.minimum((x * RELIABILITY_BINS).astype(int), RELIABILITY_BINS - 1)
     rows = []
     for b in range(RELIABILITY_BINS):
         in_bin = index == b
         n = float(weights[in_bin].sum())
         if n:
-            rows.append((round(float((prediction[in_bin] * weights[in_bin]).sum() / n), 4),
+            rows.append((round(float((x[in_bin] * weights[in_bin]).sum() / n), 4),
                          round(float(pos[in_bin].sum() / n), 4), int(n)))
     return rows
 

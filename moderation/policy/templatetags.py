@@ -62,3 +62,33 @@ def watched_words(context, comment) -> str:
         '“{}” ({})</span></li>', rows)
     return format_html('<div class="watched" aria-label="Watched words"><strong>Watched words'
                        '</strong><ul>{}</ul></div>', items)
+
+
+@register.filter
+def change_lines(change) -> list[str]:
+    """What a policy change changed, one "field: before → after" line per field."""
+    before, after = change.before or {}, change.after or {}
+    lines = []
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key), after.get(key)
+        if old == new and change.before and change.after:
+            continue
+        if key == "words":
+            old_set, new_set = set(old or []), set(new or [])
+            added, removed = sorted(new_set - old_set), sorted(old_set - new_set)
+            text = f"words: +{len(added)} −{len(removed)}"
+            if 0 < len(added) + len(removed) <= 5:
+                text += " (" + ", ".join([*(f"+{w}" for w in added),
+                                          *(f"−{w}" for w in removed)]) + ")"
+            lines.append(text)
+        elif key == "changes":
+            lines.extend(f"{what}: {n}" for what, n in (new or {}).items())
+        elif change.before and change.after:
+            lines.append(f"{key}: {_show(old)} → {_show(new)}")
+        else:
+            lines.append(f"{key}: {_show(new if change.after else old)}")
+    return lines
+
+
+def _show(value) -> str:
+    return "off" if value is None else str(value)[:100]

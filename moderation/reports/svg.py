@@ -92,7 +92,7 @@ def _svg(title: str, desc: str, parts: list[SafeString], legend: Sequence[tuple[
     height = frame.height if frame else HEIGHT
     items = []
     for i, (css, text) in enumerate(legend):
-        x = LEFT + 8 + i * 150
+        x = LEFT + 8 + i * 105
         items.append(format_html('<rect class="{}" x="{}" y="{}" width="10" height="10"/>'
                                  '<text class="legend" x="{}" y="{}">{}</text>',
                                  css, x, TOP, x + 14, TOP + 9, text))
@@ -153,7 +153,7 @@ def reliability(*, title: str, curve: Sequence[tuple[float, float]],
         return empty_chart(title, "No decided comments in this window.")
     frame = Frame(0, 1, 0, 1, height=HEIGHT + 20)
     parts = _axes(frame, x_ticks=[(t / 10, f"{t / 10:g}") for t in range(0, 11, 2)],
-                  y_label="moderators acted, share", x_label="score (points: calibrated)")
+                  y_label="moderators acted, share", x_label="score")
     parts.append(format_html('<line class="diagonal" x1="{}" y1="{}" x2="{}" y2="{}"/>',
                              frame.x(0), frame.y(0), frame.x(1), frame.y(1)))
     if curve:
@@ -163,12 +163,12 @@ def reliability(*, title: str, curve: Sequence[tuple[float, float]],
     for mean, rate, n in points:
         radius = 3 + 6 * (n / biggest) ** 0.5
         parts.append(format_html(
-            '<circle class="dot" cx="{}" cy="{}" r="{}"><title>predicted {}, observed {} '
+            '<circle class="dot" cx="{}" cy="{}" r="{}"><title>score {}, acted on {} '
             '({} comments)</title></circle>', frame.x(mean), frame.y(rate), round(radius, 1),
             f"{mean:.2f}", f"{rate:.2f}", n))
     if marker is not None:
         parts.append(_vline(frame, marker, "threshold"))
-    legend = [("line-a-key", "calibration"), ("dot-key", "observed, per bin")] if curve \
+    legend = [("line-a-key", "calibration"), ("dot-key", "observed, per score bin")] if curve \
         else [("dot-key", "observed, per score bin")]
     return _svg(title, f"{title}: reliability diagram", parts, legend=legend, frame=frame)
 
