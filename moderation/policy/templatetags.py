@@ -91,4 +91,4 @@ def change_lines(change) -> list[str]:
 
 
 def _show(value) -> str:
-    return "off" if value is None else str(value)[:100]
+    return "—" if value is None else str(value)[:100]
