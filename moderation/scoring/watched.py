@@ -19,6 +19,7 @@ rebuilt when any of them changes (`matcher_for`).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -40,8 +41,9 @@ MAX_WORD_CHARS = 100
 MAX_WORDS_PER_LIST = 20_000
 
 
+@functools.lru_cache(maxsize=100_000)
 def fold(token: str) -> str:
-    """One token as the matcher compares it."""
+    """One token as the matcher compares it (cached: the words of comments repeat)."""
     token = unicodedata.normalize("NFKC", token).casefold()
     token = token.strip(_EDGE_SYMBOLS) or token  # "idiot!" is "idiot"; "$$$" stays
     if not token.isdigit():
@@ -72,6 +74,8 @@ class Matcher:
 
     def __init__(self, lists: list[tuple[int | None, str, str, list[str]]]) -> None:
         self._phrases: dict[tuple[str, ...], tuple[int | None, str, str, str]] = {}
+        # First words of the phrases longer than one word: only these start a longer look.
+        self._starts: set[str] = set()
         self.longest = 1
         for list_id, name, kind, words in lists:
             for word in words:
@@ -84,6 +88,8 @@ class Matcher:
                                         and kind == WatchedWordList.Kind.BANNED):
                     self._phrases[tokens] = (list_id, name, kind, word)
                 self.longest = max(self.longest, len(tokens))
+                if len(tokens) > 1:
+                    self._starts.add(tokens[0])
 
     def __len__(self) -> int:
         return len(self._phrases)
@@ -94,8 +100,17 @@ class Matcher:
             return []
         spans = [(m.start(), m.end(), fold(m.group())) for m in _TOKEN.finditer(text)]
         hits: list[Hit] = []
+        phrases = self._phrases
         i = 0
         while i < len(spans):
+            token = spans[i][2]
+            if token not in self._starts:
+                found = phrases.get((token,))
+                if found is not None:
+                    hits.append(Hit(found[0], found[1], found[2], found[3],
+                                    spans[i][0], spans[i][1]))
+                i += 1
+                continue
             for n in range(min(self.longest, len(spans) - i), 0, -1):
                 key = tuple(span[2] for span in spans[i:i + n])
                 found = self._phrases.get(key)
