@@ -125,6 +125,7 @@ class Matcher:
 
 
 _cache: dict[tuple, Matcher] = {}
+_EMPTY = Matcher([])
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 64
 
@@ -137,6 +138,8 @@ def lists_for(source: str):
 def matcher_for(source: str) -> Matcher:
     """The compiled matcher of a source's lists as saved now (one small query to check)."""
     stamp = tuple(lists_for(source).order_by("pk").values_list("pk", "updated_at"))
+    if not stamp:
+        return _EMPTY
     key = (source, stamp)
     matcher = _cache.get(key)
     if matcher is None:
