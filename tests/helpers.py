@@ -818,3 +818,24 @@ def csp_violations(page) -> list[str]:
     page.on("console", lambda message: violations.append(message.text)
             if "Content Security Policy" in message.text else None)
     return violations
+# --- languages (issue 12 part 4) ------------------------------------------------------
+
+# A Turkish book review, an English and a German comment, long enough to be
+# detected confidently; and a text too short to tell.
+TURKISH_REVIEW = ("Bu kitabı çok beğendim, yazarın anlatımı akıcı ve karakterler çok canlı. "
+                  "Herkese tavsiye ederim.")
+ENGLISH_COMMENT = "I disagree with the premise, but the reporting on the court ruling is solid."
+GERMAN_COMMENT = "Ich finde den Artikel sehr gut geschrieben, aber der Schluss überzeugt nicht."
+SHORT_COMMENT = "lol ok"
+
+
+class EnglishMarkerScorer(MarkerScorer):
+    """A MarkerScorer that declares it reads English only, like detoxify original."""
+
+    languages = ("en",)
+
+
+class MultilingualMarkerScorer(MarkerScorer):
+    """A MarkerScorer that declares detoxify multilingual's seven languages."""
+
+    languages = ("en", "fr", "es", "it", "pt", "tr", "ru")

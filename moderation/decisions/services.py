@@ -183,8 +183,7 @@ def comment_review_mark(*, comment: Comment | int, needs_review: bool,
         locked.needs_review = needs_review
         action = Action.QUEUE if needs_review else Action.UNQUEUE
         decision = _record(locked, action=action, to_state=locked.state, actor=None,
-                           reason="", note=note if needs_review else "", ml=ml,
-                           extra_fields=["needs_review"])
+                           reason="", note=note, ml=ml, extra_fields=["needs_review"])
     _sync(comment, locked)
     return decision
 

@@ -29,8 +29,12 @@ from moderation.decisions.services import MlContext, comment_action_apply, comme
 from moderation.models import Action, WatchedWordHit, WatchedWordList
 from threads.models import Comment
 
+from .language import MIN_CONFIDENCE, Detection, unsupported_language_note
 from .rules import RuleBook
 from .watched import Hit, Matcher, matcher_for
+
+# The Decision's label when a comment is queued because its model cannot read it.
+LANGUAGE_LABEL = "language"
 
 HIDE, REVIEW, APPROVE = "hide", "review", "approve"
 _STRENGTH = {HIDE: 3, REVIEW: 2, APPROVE: 1}
@@ -203,12 +207,27 @@ def policy_evaluate(*, scores: Mapping[str, float], model_key: str, source: str 
 
 
 def comment_policy_apply(*, comment: Comment | int, scores: Mapping[str, float],
-                         model_key: str, policy: Policy | None = None) -> str | None:
+                         model_key: str, policy: Policy | None = None,
+                         unsupported_language: Detection | None = None) -> str | None:
     """Apply the rules in force to a comment; returns the Action taken or None.
+
+    `unsupported_language`: the comment was confidently detected in a language
+    the model does not read. Its scores mean nothing, so it is neither trusted
+    as clean nor auto-hidden: it enters review, and the Decision records the
+    detection like a threshold crossing (label "language", the detector's
+    confidence against MIN_CONFIDENCE) with the reason in its note.
 
     Call it inside the transaction that locked the comment and checked its
     text is the text scored.
     """
+    if unsupported_language is not None:
+        ml = MlContext(LANGUAGE_LABEL, unsupported_language.confidence, model_key,
+                       MIN_CONFIDENCE)
+        decision = comment_review_mark(
+            comment=comment, needs_review=True, ml=ml,
+            note=unsupported_language_note(model_key, unsupported_language.language),
+        )
+        return decision.action if decision is not None else None
     pk = comment.pk if isinstance(comment, Comment) else comment
     source, thread_id, body = Comment.objects.filter(pk=pk).values_list(
         "thread__source", "thread_id", "body").get()
