@@ -139,7 +139,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # The dashboard's template tags live in its feature package.
-            "libraries": {"dashboard": "moderation.dashboard.templatetags"},
+            "libraries": {"dashboard": "moderation.dashboard.templatetags",
+                          "policy": "moderation.policy.templatetags"},
         },
     },
 ]
@@ -325,6 +326,14 @@ SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
 # moderation/scoring/labels.py. Auto-hide is off unless a label is given here.
 MODERATION_REVIEW_THRESHOLDS = env_json("MODERATION_REVIEW_THRESHOLDS", {})
 MODERATION_AUTOHIDE_THRESHOLDS = env_json("MODERATION_AUTOHIDE_THRESHOLDS", {})
+
+# --- Policy (docs/policy.md) ------------------------------------------------------
+# What a banned watched word does: "review" (queue it) or "hide" (hide with no human).
+MODERATION_BANNED_WORDS_ACTION = os.environ.get("MODERATION_BANNED_WORDS_ACTION", "review")
+if MODERATION_BANNED_WORDS_ACTION not in ("review", "hide"):
+    raise ImproperlyConfigured("MODERATION_BANNED_WORDS_ACTION must be review or hide")
+# Days of decided comments a backtest reads when the form does not say.
+POLICY_BACKTEST_DAYS = env_int("POLICY_BACKTEST_DAYS", 30, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -29,10 +29,21 @@ from threads.models import Comment, Thread
 from .dashboard.queue import with_body_preview
 from .decisions.accounts import MODERATE_PERMISSION
 from .decisions.services import comments_bulk_action_apply
-from .models import Action, Decision, ReasonCode, ToxicityScore
+from .models import (
+    Action,
+    Decision,
+    PolicyChange,
+    PolicyRule,
+    ReasonCode,
+    ToxicityScore,
+    WatchedWordList,
+)
+from .policy import services as policy_services
+from .policy.permissions import MANAGE_POLICY_PERMISSION
 from .scoring.base import describe_model_key
 from .scoring.labels import label_table
 from .scoring.pipeline import scoring_publish_batches
+from .scoring.rules import RuleSpec
 
 # How many per-comment refusals to list before summarising the rest.
 MAX_REFUSALS_SHOWN = 20
@@ -460,3 +471,109 @@ class ToxicityScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Comment", ordering="comment")
     def comment_excerpt(self, obj: ToxicityScore) -> str:
         return f"{obj.comment.external_id}: {obj.comment_start}"
+
+
+# --- Policy (issue 14) ---------------------------------------------------------------
+# Rules and word lists are saved through moderation.policy.services, so an edit
+# here is audited exactly as one in the dashboard; the audit log is read-only.
+
+
+class PolicyPermissionMixin:
+    """Changing the policy in admin needs moderation.manage_policy, as in the dashboard."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(MANAGE_POLICY_PERMISSION)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(MANAGE_POLICY_PERMISSION)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(MANAGE_POLICY_PERMISSION)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(MANAGE_POLICY_PERMISSION) or super().has_view_permission(
+            request, obj)
+
+
+class PolicyRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = PolicyRule
+        fields = ["source", "thread", "label", "review_threshold", "autohide_threshold",
+                  "autoapprove_below"]
+
+    def clean(self):
+        from .policy.forms import RuleForm
+
+        data = super().clean()
+        # The dashboard's form is the one set of rules for a rule's values.
+        check = RuleForm({key: ("" if value is None else getattr(value, "pk", value))
+                          for key, value in data.items()})
+        if not check.is_valid():
+            for name, errors in check.errors.items():
+                for error in errors:
+                    self.add_error(name if name in self.fields else None, error)
+        return data
+
+
+@admin.register(PolicyRule)
+class PolicyRuleAdmin(PolicyPermissionMixin, admin.ModelAdmin):
+    form = PolicyRuleAdminForm
+    list_display = ["label", "source", "thread", "review_threshold", "autohide_threshold",
+                    "autoapprove_below", "updated_at"]
+    list_filter = ["source", "label"]
+    raw_id_fields = ["thread"]
+
+    def save_model(self, request, obj, form, change):
+        spec = RuleSpec(obj.source, obj.thread_id, obj.label, obj.review_threshold,
+                        obj.autohide_threshold, obj.autoapprove_below)
+        saved = policy_services.rule_save(actor=request.user, spec=spec,
+                                          rule=obj if change else None)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        policy_services.rule_delete(actor=request.user, rule=obj)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            policy_services.rule_delete(actor=request.user, rule=rule)
+
+
+class WatchedWordListAdminForm(forms.ModelForm):
+    class Meta:
+        model = WatchedWordList
+        fields = ["name", "source", "kind", "words"]
+
+    def clean_words(self):
+        from .policy.forms import WordListForm
+
+        check = WordListForm({"name": "x", "kind": "suspect", "words": self.cleaned_data["words"]})
+        if not check.is_valid() and "words" in check.errors:
+            raise forms.ValidationError(check.errors["words"])
+        return "\n".join(check.cleaned_data["words"])
+
+
+@admin.register(WatchedWordList)
+class WatchedWordListAdmin(PolicyPermissionMixin, admin.ModelAdmin):
+    form = WatchedWordListAdminForm
+    list_display = ["name", "kind", "source", "updated_at"]
+    list_filter = ["kind", "source"]
+
+    def save_model(self, request, obj, form, change):
+        saved = policy_services.word_list_save(
+            actor=request.user, name=obj.name, source=obj.source, kind=obj.kind,
+            words=obj.word_list, word_list=obj if change else None)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        policy_services.word_list_delete(actor=request.user, word_list=obj)
+
+    def delete_queryset(self, request, queryset):
+        for word_list in queryset:
+            policy_services.word_list_delete(actor=request.user, word_list=word_list)
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "actor", "kind", "summary"]
+    list_filter = ["kind"]
+    list_select_related = ["actor"]

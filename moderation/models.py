@@ -208,6 +208,116 @@ class BranchHideJob(models.Model):
         return self.state in (self.State.DONE, self.State.FAILED)
 
 
+# --- Policy (issue 14): rules per source and thread, watched words, their audit ----------
+
+
+class PolicyRule(models.Model):
+    """One label's threshold and automatic actions for a source, or for one thread.
+
+    The most specific rule wins, as a whole: a thread's rule, else its
+    source's, else the label table's defaults (moderation/scoring/labels.py).
+    Written only through moderation.policy.services (which audits every
+    change); read at scoring time by moderation.scoring.rules.
+    """
+
+    source = models.CharField(max_length=32, help_text="Thread.source this rule applies to.")
+    thread = models.ForeignKey(
+        "threads.Thread", on_delete=models.CASCADE, null=True,
+        blank=True, related_name="policy_rules",
+        help_text="Only this thread (of that source); empty: every thread of the source.",
+    )
+    label = models.CharField(max_length=32)
+    review_threshold = models.FloatField(help_text="A score at or over this enters the queue.")
+    autohide_threshold = models.FloatField(
+        null=True, blank=True, help_text="A score at or over this hides with no human; empty: off.",
+    )
+    autoapprove_below = models.FloatField(
+        null=True, blank=True,
+        help_text="Under this (and nothing else asking for review) approves; empty: off.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "label"], condition=models.Q(thread=None),
+                                    name="policyrule_unique_source_label"),
+            models.UniqueConstraint(fields=["thread", "label"],
+                                    condition=models.Q(thread__isnull=False),
+                                    name="policyrule_unique_thread_label"),
+        ]
+        ordering = ["source", "thread_id", "label"]
+        permissions = [("manage_policy", "Can change the moderation policy")]
+
+    def __str__(self) -> str:
+        scope = f"thread #{self.thread_id}" if self.thread_id else f"source {self.source}"
+        return f"{self.label} on {scope}: review at {self.review_threshold:g}"
+
+
+class WatchedWordList(models.Model):
+    """Banned or suspect words (one per line) for one source, or for every source ("")."""
+
+    class Kind(models.TextChoices):
+        BANNED = "banned", "Banned"
+        SUSPECT = "suspect", "Suspect"
+
+    name = models.CharField(max_length=100)
+    source = models.CharField(max_length=32, blank=True,
+                              help_text="Thread.source; empty: every source.")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    words = models.TextField(blank=True, help_text="One word or phrase per line.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display().lower()}, {self.source or 'every source'})"
+
+    @property
+    def word_list(self) -> list[str]:
+        return [line.strip() for line in self.words.splitlines() if line.strip()]
+
+
+class WatchedWordHit(models.Model):
+    """Which watched word of which list a system decision was taken for."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="word_hits")
+    word_list = models.ForeignKey(WatchedWordList, on_delete=models.SET_NULL, null=True,
+                                  related_name="hits")
+    # Copied, so the record stands when the list is edited or deleted.
+    list_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=WatchedWordList.Kind.choices)
+    word = models.CharField(max_length=100)
+    matched_text = models.CharField(max_length=200, help_text="What the comment said.")
+
+    def __str__(self) -> str:
+        return f"{self.kind} word {self.word!r} ({self.list_name}) in decision #{self.decision_id}"
+
+
+class PolicyChange(models.Model):
+    """Audit row of a policy change: who, when, what it was before and after."""
+
+    class Kind(models.TextChoices):
+        RULE = "rule", "Rule"
+        WORDS = "words", "Watched words"
+        REAPPLY = "reapply", "Re-applied to pending"
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="policy_changes")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor or 'system'}: {self.summary}"
+
+
 # --- Why this score (issue 12 part 5): cached occlusion explanations --------------------
 
 

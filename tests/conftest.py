@@ -19,6 +19,7 @@ from tests.helpers import (
     CommentFactory,
     MarkerScorer,
     ModeratorFactory,
+    PolicyManagerFactory,
     SilentServer,
     StaffFactory,
     branch_thread_document,
@@ -266,3 +267,17 @@ def big_branch(import_json):
     branch = list(Comment.objects.filter(thread__external_id="big")
                   .exclude(external_id="big-outside").order_by("path"))
     return branch[0], [c.pk for c in branch], Comment.objects.get(external_id="big-outside")
+
+
+# --- Policy (issue 14) -----------------------------------------------------------------
+
+
+@pytest.fixture
+def policy_manager(db):
+    return PolicyManagerFactory(username="policymanager")
+
+
+@pytest.fixture
+def policy_client(client, policy_manager):
+    client.force_login(policy_manager)
+    return client

@@ -703,6 +703,121 @@ def returns_within(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+# --- Policy (issue 14) ---------------------------------------------------------------
+
+
+class PolicyManagerFactory(ModeratorFactory):
+    """A moderator who may also change the policy (moderation.manage_policy)."""
+
+    username = factory.Sequence(lambda n: f"policy{n}")
+
+    @factory.post_generation
+    def manage_policy(self, create, extracted, **kwargs):
+        if create:
+            from django.contrib.auth.models import Permission
+
+            self.user_permissions.add(Permission.objects.get(codename="manage_policy"))
+
+
+def score_exactly(comment: Comment, scores: dict[str, float], *,
+                  model_key: str = MODEL_KEY) -> ToxicityScore:
+    """Store exactly these scores for the comment's current text (no other labels)."""
+    top = max(scores, key=scores.__getitem__)
+    record = ToxicityScore.objects.create(
+        comment=comment, model_key=model_key, content_hash=comment.content_hash,
+        scores=scores, top_label=top, top_score=scores[top])
+    Comment.objects.filter(pk=comment.pk).update(toxicity=scores[top], toxicity_label=top)
+    return record
+
+
+# The hand-checked backtest set: (toxicity score, what the moderator did).
+BACKTEST_SET = [(0.9, "hide"), (0.8, "hide"), (0.7, "approve"), (0.6, "flag"),
+                (0.5, "approve"), (0.4, "approve"), (0.3, "hide"), (0.2, "approve"),
+                (0.1, "approve"), (0.05, "approve")]
+
+
+def decided_set(moderator, rows=BACKTEST_SET, *, source: str = "news",
+                model_key: str = MODEL_KEY) -> list[Comment]:
+    """Comments in one thread of `source`, scored (toxicity only) and decided by the moderator
+    through the real service, in the order given."""
+    from moderation.decisions.services import comment_action_apply
+
+    thread = ThreadFactory(source=source)
+    comments = []
+    for score, action in rows:
+        comment = CommentFactory(thread=thread, body=f"comment scored {score}")
+        score_exactly(comment, {"toxicity": score}, model_key=model_key)
+        comment_action_apply(comment=comment, action=action, actor=moderator)
+        comments.append(comment)
+    return comments
+
+
+@contextmanager
+def _keeping_given_times(*fields):
+    """bulk_create keeps the times set on the objects instead of auto_now_add's "now"
+    (fixture history: a report needs decisions spread over days)."""
+    saved = [(f, f.pre_save) for f in fields]
+    for f in fields:
+        f.pre_save = lambda obj, add, _name=f.attname: getattr(obj, _name)
+    try:
+        yield
+    finally:
+        for f, pre_save in saved:
+            f.pre_save = pre_save
+
+
+def bulk_decided(moderators: list, n: int, *, source: str = "news", days: int = 20,
+                 seed: int = 3, model_key: str = MODEL_KEY) -> None:
+    """`n` comments with scores, a system queue decision and a moderator's decision each,
+    spread over `days` (bulk inserts: a large report in a second, not a minute)."""
+    import random
+
+    from django.utils import timezone
+
+    from moderation.models import Decision
+
+    rng = random.Random(seed)
+    thread = ThreadFactory(source=source)
+    now = timezone.now()
+    arrivals = [now - timedelta(days=days * rng.random(), hours=1) for _ in range(n)]
+    with _keeping_given_times(Comment._meta.get_field("imported_at")):
+        comments = Comment.objects.bulk_create([
+            Comment(thread=thread, external_id=f"bulk-{i}", body=f"bulk comment {i}",
+                    content_hash=content_hash(f"bulk comment {i}"),
+                    path=str(i).zfill(SEGMENT_WIDTH), state=Comment.State.PENDING,
+                    imported_at=arrivals[i])
+            for i in range(n)])
+    scores, decisions = [], []
+    for i, comment in enumerate(comments):
+        acted = rng.random() < 0.3
+        tox = min(1.0, max(0.0, rng.gauss(0.7 if acted else 0.25, 0.18)))
+        scores.append(ToxicityScore(comment=comment, model_key=model_key,
+                                    content_hash=comment.content_hash,
+                                    scores={"toxicity": tox, "insult": tox * 0.8},
+                                    top_label="toxicity", top_score=tox))
+        decided = min(arrivals[i] + timedelta(minutes=rng.randint(1, 600)), now)
+        decisions.append(Decision(
+            comment=comment, action="queue", from_state="pending", to_state="pending",
+            comment_version=1, model_key=model_key, top_label="toxicity", top_score=tox,
+            created_at=arrivals[i] + timedelta(seconds=30)))
+        if rng.random() < 0.9:  # the rest are still waiting
+            decisions.append(Decision(
+                comment=comment, actor=moderators[i % len(moderators)],
+                action="hide" if acted else "approve", from_state="pending",
+                to_state="hidden" if acted else "approved", comment_version=2,
+                model_key=model_key, top_label="toxicity", top_score=tox,
+                content_hash=comment.content_hash, created_at=decided))
+    ToxicityScore.objects.bulk_create(scores)
+    with _keeping_given_times(Decision._meta.get_field("created_at")):
+        Decision.objects.bulk_create(decisions)
+
+
+def csp_violations(page) -> list[str]:
+    """Content-Security-Policy violations a Playwright page reports, across navigations."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return violations
 # --- languages (issue 12 part 4) ------------------------------------------------------
 
 # A Turkish book review, an English and a German comment, long enough to be

@@ -7,12 +7,13 @@ functions; the services in this package read them only to enforce rules.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 
-from moderation.models import BranchHideJob, Decision
+from moderation.models import Action, BranchHideJob, Decision
 from threads.models import Comment
 
 
@@ -82,3 +83,84 @@ def branch_jobs_stalled(*, before: datetime) -> QuerySet[BranchHideJob]:
         state__in=[BranchHideJob.State.QUEUED, BranchHideJob.State.RUNNING],
         updated_at__lt=before,
     ).order_by("pk")
+
+
+# --- Policy and reports (issue 14): the decision log as labels and as queue history ----
+
+
+def human_decisions_since(*, since: datetime, actions: Iterable[str],
+                          sources: Iterable[str] | None = None) -> QuerySet:
+    """(comment id, action, top label) of people's decisions, by comment then id."""
+    decisions = Decision.objects.filter(actor__isnull=False, created_at__gte=since,
+                                        action__in=list(actions))
+    if sources is not None:
+        decisions = decisions.filter(comment__thread__source__in=list(sources))
+    return decisions.order_by("comment_id", "id").values_list("comment_id", "action", "top_label")
+
+
+def human_decided_comment_ids(*, since: datetime, actions: Iterable[str],
+                              sources: Iterable[str] | None = None) -> QuerySet:
+    """Ids of comments a person decided on since then (a subquery)."""
+    decisions = Decision.objects.filter(actor__isnull=False, created_at__gte=since,
+                                        action__in=list(actions))
+    if sources is not None:
+        decisions = decisions.filter(comment__thread__source__in=list(sources))
+    return decisions.values("comment_id")
+
+
+def decided_model_keys(*, since: datetime) -> list[tuple[str, int]]:
+    """The models whose scores moderators saw since then, most decisions first."""
+    return list(
+        Decision.objects.filter(actor__isnull=False, created_at__gte=since)
+        .exclude(model_key="").values_list("model_key").annotate(n=Count("id")).order_by("-n")
+    )
+
+
+def decisions_per_day(*, since: datetime) -> list[tuple[date, str, bool, int]]:
+    """(day, action, by a person, count) of every decision since then."""
+    return list(
+        Decision.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"), human=Q(actor__isnull=False))
+        .values_list("day", "action", "human").annotate(n=Count("id")).order_by("day")
+    )
+
+
+def decisions_per_moderator(*, since: datetime) -> list[tuple[int, str, str, int, int]]:
+    """(actor id, username, action, count, days active) of people's decisions since then."""
+    return list(
+        Decision.objects.filter(created_at__gte=since, actor__isnull=False)
+        .values_list("actor_id", "actor__username", "action")
+        .annotate(n=Count("id"), days=Count(TruncDate("created_at"), distinct=True))
+        .order_by("actor__username", "action")
+    )
+
+
+def queue_stays_by_day(*, since: datetime) -> list[tuple[date, date | None, int, datetime]]:
+    """Stays in the review queue that began since then, grouped by the day they began and
+    the day they ended: (entered day, left day or None, how many, the earliest entry).
+
+    A stay begins with a `queue` decision and ends with the comment's next
+    decision of any kind (a person's, an unqueue, an auto-hide). Grouped in
+    the database: a report over a year reads at most days x days rows.
+    """
+    following = Decision.objects.filter(comment_id=OuterRef("comment_id"), id__gt=OuterRef("id"))
+    return list(
+        Decision.objects.filter(action=Action.QUEUE, created_at__gte=since)
+        .annotate(left_at=Subquery(following.order_by("id").values("created_at")[:1]))
+        .annotate(entered_day=TruncDate("created_at"), left_day=TruncDate("left_at"))
+        .values_list("entered_day", "left_day")
+        .annotate(n=Count("id"), first=Min("created_at"))
+        .order_by()
+    )
+
+
+HUMAN_ACTIONS = (Action.APPROVE, Action.FLAG, Action.HIDE, Action.RESTORE)
+
+
+def first_human_decisions(*, since: datetime) -> list[tuple[datetime, datetime]]:
+    """(arrived, first decided) of comments a person first decided on since then."""
+    return list(
+        Decision.objects.filter(actor__isnull=False, action__in=HUMAN_ACTIONS)
+        .values("comment_id").annotate(first=Min("created_at"), arrived=F("comment__imported_at"))
+        .filter(first__gte=since).values_list("arrived", "first")
+    )
