@@ -50,17 +50,24 @@
     return { top: top, bottom: bottom };
   }
 
+  // A card is in view when its head (its top) is on screen, or when it fills
+  // at least half of the window (a long comment being read).
+  function headInView(r, v) { return r.top >= v.top - 4 && r.top <= v.bottom - 24; }
+
   function isInView(card) {
     if (!card || !card.isConnected || !card.getClientRects().length) return false;
     var r = card.getBoundingClientRect(), v = viewport();
-    // Enough of it on screen to read: its head at least.
-    return r.bottom > v.top + 24 && r.top < v.bottom - 24;
+    var shown = Math.min(r.bottom, v.bottom) - Math.max(r.top, v.top);
+    return headInView(r, v) || shown >= (v.bottom - v.top) / 2;
   }
 
   function firstInView() {
-    var list = cards();
-    for (var i = 0; i < list.length; i++) if (isInView(list[i])) return list[i];
-    return null;
+    var list = cards(), v = viewport(), fallback = null;
+    for (var i = 0; i < list.length; i++) {
+      if (headInView(list[i].getBoundingClientRect(), v)) return list[i];
+      if (!fallback && isInView(list[i])) fallback = list[i];
+    }
+    return fallback;
   }
 
   function mark(card, scroll, remember) {
@@ -377,7 +384,7 @@
     var xhr = event.detail.xhr, status = xhr.status;
     var body = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0 ? (xhr.responseText || "").slice(0, 300) : "";
     if (status === 401) failed(body || "Your session has ended: nothing was done. Reload the page to sign in again.");
-    else if (status === 403) failed("Not allowed (403): you can no longer moderate here. Nothing was done.");
+    else if (status === 403) failed("Refused (403): nothing was done. Your sign-in or its security token is no longer valid, or you may not moderate. Reload the page.");
     else if (status >= 500) failed("The server failed (HTTP " + status + "): nothing was changed. Try again; if it keeps failing, tell an administrator.");
     else failed("Not done (HTTP " + status + ")" + (body ? ": " + body : "."));
   });
