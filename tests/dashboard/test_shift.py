@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moderation.decisions.services import comment_action_apply, comment_undo
-from moderation.models import Action, Decision, ModeratorPreferences
+from moderation.models import Action, Decision
 from tests.helpers import ModeratorFactory, UserFactory, import_threads, thread_document
 from threads.models import Comment, Thread
 from threads.services import threads_import_from_file
@@ -259,6 +259,8 @@ def test_every_date_has_one_format_with_the_moderators_zone(moderator_client, mo
     assert response.status_code == 200 and "Saved" in response.content.decode()
     html = moderator_client.get("/queue/review/").content.decode()
     assert "1 May 2024, 14:01 CEST" in html  # 12:01 UTC
+    from moderation.models import ModeratorPreferences
+
     assert ModeratorPreferences.objects.get(user=moderator).time_zone == "Europe/Berlin"
     bad = moderator_client.post("/me/settings/", {"time_zone": "Mars/Olympus",
                                                   "density": "cards"})
