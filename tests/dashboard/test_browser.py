@@ -262,7 +262,8 @@ def test_background_branch_hide_shows_progress_then_restores(
 
     settings.BRANCH_HIDE_SYNC_MAX = 5000  # the undo is small enough for the request
     box.get_by_role("button", name="Restore branch").click()
-    expect(page.locator(".statusline")).to_contain_text("Restored 1,200 of 1,200 comments")
+    expect(page.locator(".statusline")).to_contain_text("Restored 1,200 of 1,200 comments",
+                                                        timeout=30_000)  # 1,200 undos inline
     page.wait_for_selector(f"#c-{root.pk}.state-pending")
     assert set(Comment.objects.filter(pk__in=ids).values_list("state", flat=True)) == {
         State.PENDING}

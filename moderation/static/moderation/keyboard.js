@@ -50,15 +50,15 @@
     return { top: top, bottom: bottom };
   }
 
-  // A card is in view when its head (its top) is on screen, or when it fills
-  // at least half of the window (a long comment being read).
+  // A card is in view when enough of it to recognise is on screen between the
+  // top bar and the dock: 24 px of it (a line of text), or all of it when shorter.
   function headInView(r, v) { return r.top >= v.top - 4 && r.top <= v.bottom - 24; }
 
   function isInView(card) {
     if (!card || !card.isConnected || !card.getClientRects().length) return false;
     var r = card.getBoundingClientRect(), v = viewport();
     var shown = Math.min(r.bottom, v.bottom) - Math.max(r.top, v.top);
-    return headInView(r, v) || shown >= (v.bottom - v.top) / 2;
+    return shown >= Math.min(24, r.height - 1);
   }
 
   function firstInView() {
