@@ -279,20 +279,20 @@ def test_thread_page_subtitle_and_missing_more_comments(moderator_client):
 
 
 def test_demo_setup_keeps_the_password_and_prints_the_sign_in(client, settings, tmp_path):
+    from io import StringIO
+
     from django.core.management import call_command
 
     settings.DEBUG = True
     settings.BASE_DIR = tmp_path
     (tmp_path / "fixtures").mkdir()
     import_threads(tmp_path / "fixtures", [thread_document("demo", ["hello"])], name="d.json")
-    call_command("demo_setup", stdout=open("/dev/null", "w"))
+    call_command("demo_setup", stdout=StringIO())
     assert client.login(username="moderator", password="threadkeeper-demo")
     session_before = client.cookies["sessionid"].value
-    call_command("demo_setup", stdout=open("/dev/null", "w"))  # again: nothing reset
+    call_command("demo_setup", stdout=StringIO())  # again: nothing reset
     assert client.get("/queue/review/").status_code == 200  # still signed in
     assert client.cookies["sessionid"].value == session_before
-    from io import StringIO
-
     out = StringIO()
     call_command("demo_setup", "--credentials", "--url", "http://127.0.0.1:9/", stdout=out)
     assert "Sign in as 'moderator', password 'threadkeeper-demo'" in out.getvalue()
