@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "moderation.dashboard.middleware.ModeratorTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -195,6 +196,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+
+# --- The moderator's shift (issue 13) ---
+# The zone the dashboard shows dates in for a moderator who has not chosen one
+# (My settings); empty: TIME_ZONE. An IANA name such as "Europe/Berlin".
+DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "")
 
 STATIC_URL = "static/"
 # `collectstatic` copies (and compresses) every static file here; WhiteNoise

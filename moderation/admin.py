@@ -15,12 +15,15 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -106,6 +109,11 @@ class ThreadAdmin(admin.ModelAdmin):
     search_fields = ["title", "external_id", "author_name", "url"]
     date_hierarchy = "published_at"
     readonly_fields = ["imported_at", "updated_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting a thread deletes its comments, which the append-only
+        # decision log protects: the delete would fail, so it is not offered.
+        return False
 
     def get_queryset(self, request):
         # One query for the page: the counts are annotations, not a query per row.
@@ -220,10 +228,28 @@ class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
+def _log_admin_actions(request: HttpRequest, decisions: list[Decision], done: str) -> None:
+    """Admin's "Recent actions": one entry per comment an admin action changed."""
+    if not decisions:
+        return
+    content_type = ContentType.objects.get_for_model(Comment)
+    LogEntry.objects.bulk_create([
+        LogEntry(
+            user_id=request.user.pk, content_type=content_type, object_id=str(d.comment_id),
+            object_repr=f"Comment #{d.comment_id}"[:200], action_flag=CHANGE,
+            change_message=f"{done.capitalize()} ({d.from_state} → {d.to_state})"
+                           + (f", reason: {d.reason}" if d.reason else "")
+                           + f"; decision #{d.pk}",
+        )
+        for d in decisions
+    ])
+
+
 @admin.register(Comment)
 class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
-    list_display = ["excerpt", "thread", "author_name", "state", "top_score", "created_at",
-                    "seen_version"]
+    # Narrow columns: at 1280 px every column, State and Score included, fits.
+    list_display = ["excerpt", "thread_short", "author_short", "state", "top_score",
+                    "created_short", "seen_version"]
     list_select_related = ["thread"]
     list_filter = ["state", "needs_review", "thread__source", LabelFilter, ScoreBandFilter]
     search_fields = ["body", "author_name", "author__name", "external_id"]
@@ -258,6 +284,26 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # read-only form; the actions below change state
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A comment with decisions cannot be deleted (the audit log keeps it:
+        # Decision.comment is PROTECT, and the log is append-only), so admin
+        # offers no delete that would always fail; hide comments instead.
+        return False
+
+    @admin.display(description="Thread", ordering="thread__title")
+    def thread_short(self, obj: Comment) -> str:
+        return Truncator(str(obj.thread)).chars(40)
+
+    @admin.display(description="Author", ordering="author_name")
+    def author_short(self, obj: Comment) -> str:
+        return Truncator(obj.author_name or "anonymous").chars(24)
+
+    @admin.display(description="Posted", ordering="created_at")
+    def created_short(self, obj: Comment) -> str:
+        if obj.created_at is None:
+            return "—"
+        return date_format(timezone.localtime(obj.created_at), "j M Y, H:i T")
+
     def action_checkbox(self, obj: Comment):
         # Django labels the checkbox with str(obj); Comment.__str__ reads the
         # body, which this list leaves in the database: label it from the preview.
@@ -282,7 +328,9 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
             return "—"
         # Every score shown names the model that made it.
         model = describe_model_key(getattr(obj, "score_model", None) or "")
-        return f"{obj.toxicity_label} {obj.toxicity:.2f} ({model})"
+        # The model on a line of its own, so the column stays narrow (issue 13).
+        return format_html('{} {}<br><span class="quiet">({})</span>', obj.toxicity_label,
+                           f"{obj.toxicity:.2f}", model)
 
     @admin.display(description="Version")
     def seen_version(self, obj: Comment) -> str:
@@ -303,6 +351,7 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
             reason=request.POST.get("reason", ""), note=request.POST.get("note", ""),
             expected_versions=expected,
         )
+        _log_admin_actions(request, result.decisions, done)
         if result.decisions:
             count = len(result.decisions)
             self.message_user(request, f"{count} comment{'s' * (count != 1)} {done}.",

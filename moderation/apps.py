@@ -20,4 +20,11 @@ class ModerationConfig(AppConfig):
             _ensure_moderators_group, sender=self, dispatch_uid="moderation_moderators_group"
         )
         # Registers the system checks, the signal receivers and the Celery tasks.
+        from django.contrib.auth.signals import user_logged_in
+
+        from .dashboard.preferences import preferences_load_on_login
+        from .decisions import receivers as decision_receivers  # noqa: F401
+
+        user_logged_in.connect(preferences_load_on_login,
+                               dispatch_uid="moderation_preferences_on_login")
         from .scoring import checks, receivers, tasks  # noqa: F401

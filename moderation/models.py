@@ -32,6 +32,8 @@ class Action(models.TextChoices):
     QUEUE = "queue", "Entered review queue"
     UNQUEUE = "unqueue", "Left review queue"
     UNDO = "undo", "Undo"
+    # System-only: the comment came hidden from its source (deleted, removed, spam there).
+    ARRIVED_HIDDEN = "arrived_hidden", "Arrived hidden from the source"
 
 
 class ToxicityScore(models.Model):
@@ -348,3 +350,23 @@ class ScoreExplanation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_key}: why {self.label or 'top label'} ({self.content_hash[:12]})"
+
+# --- The moderator's shift (issue 13): each moderator's dashboard preferences ---------
+
+
+class ModeratorPreferences(models.Model):
+    """How one moderator's dashboard looks: queue density and time zone (one row each)."""
+
+    class Density(models.TextChoices):
+        CARDS = "cards", "Cards"
+        COMPACT = "compact", "Compact list"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="moderation_preferences")
+    density = models.CharField(max_length=16, choices=Density.choices, default=Density.CARDS)
+    # An IANA zone name ("Europe/Berlin"); empty: DASHBOARD_TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.density}, {self.time_zone or 'default zone'})"

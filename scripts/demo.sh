@@ -39,14 +39,31 @@ then
         >var/demo-beat.log 2>&1 &
     pids+=($!)
     echo "Celery worker and beat started against $BROKER (logs: var/demo-*.log)"
-    "$BIN/python" manage.py demo_setup
-    # The import enqueued scoring; finish whatever the worker has not reached
-    # yet here, so the first page is already scored (idempotent either way).
-    "$BIN/python" manage.py rescore --sync --unscored
+    "$BIN/python" manage.py demo_setup >var/demo-setup.log
+    # The import enqueued scoring: wait for the worker (scoring the same
+    # comments here as well would do its work twice); only what it leaves
+    # unscored after a stall is scored in this process.
+    "$BIN/python" manage.py demo_setup --wait-for-scoring 300
 else
     echo "Redis unreachable at $BROKER; scoring in-process"
-    SCORING_AUTO_ENQUEUE=0 "$BIN/python" manage.py demo_setup
-    "$BIN/python" manage.py rescore --sync --all
+    SCORING_AUTO_ENQUEUE=0 "$BIN/python" manage.py demo_setup >var/demo-setup.log
+    "$BIN/python" manage.py rescore --sync --unscored
 fi
 
-"$BIN/python" manage.py runserver "$HOST:$PORT"
+# The server in the background, so the sign-in is the last thing printed once it answers.
+setsid "$BIN/python" manage.py runserver "$HOST:$PORT" &
+pids+=($!)
+"$BIN/python" - "$HOST" "$PORT" <<'PY'
+import socket
+import sys
+import time
+
+for _ in range(300):
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.2)
+PY
+"$BIN/python" manage.py demo_setup --credentials --url "http://$HOST:$PORT/"
+wait "${pids[-1]}"

@@ -281,3 +281,20 @@ def policy_manager(db):
 def policy_client(client, policy_manager):
     client.force_login(policy_manager)
     return client
+
+# --- The moderator's shift (issue 13) -------------------------------------------------
+
+
+@pytest.fixture
+def long_queue(db, tmp_path):
+    """30 comments in review (more than a page of 25), scores 0.99 down to 0.70, and a
+    low-scored one outside the queue; returns the review ids in queue order."""
+    bodies = [f"Queue comment number {i}, long enough to read." for i in range(30)]
+    bodies.append("A kind and thoughtful comment.")
+    import_threads(tmp_path, [thread_document("long", bodies, title="A long thread")],
+                   name="long.json")
+    comments = list(Comment.objects.filter(thread__external_id="long").order_by("path"))
+    for i, comment in enumerate(comments[:30]):
+        score_comment(comment, round(0.99 - 0.01 * i, 2), label="insult")
+    score_comment(comments[30], 0.03, label="insult")
+    return [c.pk for c in comments[:30]]

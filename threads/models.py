@@ -21,6 +21,9 @@ class Thread(models.Model):
     author_name = models.CharField(max_length=255, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     lead = models.TextField(blank=True)
+    # What the last import of this thread warned about (a Reddit export missing
+    # its "more" comments, ...), shown on the thread page; one warning a line.
+    import_notes = models.TextField(blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

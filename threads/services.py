@@ -413,6 +413,10 @@ def _incoming_by_id(record: ThreadRecord, path: Path | str) -> dict[str, Comment
     return incoming
 
 
+# The thread page shows the last import's warnings; a few lines are enough.
+IMPORT_NOTES_MAX_CHARS = 4000
+
+
 def _placements(
     thread: Thread,
     is_new: bool,
@@ -563,6 +567,7 @@ def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
         "author_name": record.author,
         "published_at": record.published_at,
         "lead": record.lead,
+        "import_notes": "\n".join(record.warnings)[:IMPORT_NOTES_MAX_CHARS],
     }
     thread = (
         Thread.objects.select_for_update()

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from moderation.models import ModeratorPreferences
 from moderation.scoring.labels import label_table
 
 from . import queue
@@ -109,8 +110,30 @@ class ThreadPageForm(forms.Form):
                              error_messages={"invalid": "must be a comment path (digits)"})
 
 
-class NewItemsForm(forms.Form):
+class NewItemsForm(QueueFilterForm):
+    """The poll for "N new items": since when, and the page's sort and filters."""
+
     since = forms.DateTimeField()
+
+
+class DensityForm(forms.Form):
+    """The queue's view switch: cards or the compact list."""
+
+    density = forms.ChoiceField(choices=ModeratorPreferences.Density.choices)
+    next = forms.CharField(required=False, max_length=2000)
+
+
+class SettingsForm(forms.Form):
+    """A moderator's settings page: time zone and density."""
+
+    time_zone = forms.ChoiceField(choices=())
+    density = forms.ChoiceField(choices=ModeratorPreferences.Density.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .preferences import time_zone_names
+
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name) for name in time_zone_names()]
 
 
 class DecisionsPageForm(forms.Form):

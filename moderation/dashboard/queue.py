@@ -30,7 +30,7 @@ from django.db.models.functions import Substr
 from django.utils.dateparse import parse_datetime
 
 from moderation.decisions.selectors import comment_ids_decided_since
-from moderation.models import Action, ToxicityScore
+from moderation.models import ToxicityScore
 from moderation.scoring.labels import pivot_threshold
 from moderation.scoring.registry import scorer_choice
 from threads.models import Comment, Thread
@@ -428,19 +428,22 @@ def latest_scores(comments: Iterable[Comment]) -> dict[int, ToxicityScore]:
     return chosen
 
 
-def new_in_tab_count(*, tab: str, since: datetime, exclude_actor_id: int | None) -> int:
-    """Comments that entered the tab since a moment, moved there by someone else.
+def new_in_tab_count(*, tab: str, since: datetime, exclude_actor_id: int | None,
+                     filters: QueueFilters | None = None) -> int:
+    """Comments that entered the tab since a moment, moved there by someone else,
+    and that match the page's filters.
 
     Reads the decision log (indexed on created_at): every way into a tab is a
-    Decision (the scoring policy queues with a system decision, people act).
+    Decision whose to_state is the tab's state: the scoring policy's `queue`,
+    a colleague's action, and a colleague's undo that puts a comment back
+    (into review: back to pending, still marked for review).
     """
     moved = comment_ids_decided_since(
         since=since,
-        action=Action.QUEUE if tab == "review" else None,
-        to_state=tab if tab not in ("review", "all") else None,
+        to_state=State.PENDING if tab == "review" else (tab if tab != "all" else None),
         exclude_actor_id=exclude_actor_id,
     )
-    still_there = tab_queryset(tab).filter(pk__in=moved)
+    still_there = (filters or QueueFilters()).apply(tab_queryset(tab)).filter(pk__in=moved)
     return still_there[: COUNT_CAP + 1].count()
 
 
@@ -529,6 +532,11 @@ def state_counts(comments: QuerySet[Comment]) -> dict[str, int]:
 
 def thread_state_counts(*, thread_id: int) -> dict[str, int]:
     return state_counts(Comment.objects.filter(thread_id=thread_id))
+
+
+def thread_needs_review_count(*, thread_id: int) -> int:
+    """How many of the thread's comments wait in the review queue (capped like the tabs)."""
+    return tab_queryset("review").filter(thread_id=thread_id)[: COUNT_CAP + 1].count()
 
 
 # --- author view ---------------------------------------------------------------

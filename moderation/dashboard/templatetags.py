@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from moderation.models import ReasonCode
 from moderation.scoring.base import model_key_is_fallback
 from moderation.scoring.explain import EXPLAIN_CHARS
-from moderation.scoring.labels import label_get, label_table, score_is_over
+from moderation.scoring.labels import label_get, label_table, reason_suggested, score_is_over
 from moderation.scoring.language import language_name as _language_name
 from moderation.scoring.language import score_language_note
 from threads.links import is_http_url
@@ -68,6 +68,12 @@ def is_fallback(model_key: str | None) -> bool:
 def suggested_reason(label: str | None) -> str:
     """The reason a hide or flag defaults to: the top label's, from the label table."""
     return label_get(label).default_reason
+
+
+@register.filter
+def card_reason(comment: Any) -> str:
+    """The reason a card or node preselects (labels.reason_suggested)."""
+    return reason_suggested(comment.toxicity_label, comment.toxicity)
 
 
 @register.filter
@@ -316,3 +322,53 @@ def points(effect: float) -> str:
 @register.filter
 def label_name(name: str | None) -> str:
     return label_get(name).display_name
+
+# --- The moderator's shift (issue 13): one date format, undo, reasons -------------------
+
+# One format for every date on the dashboard, with its zone: the moderator's
+# (ModeratorTimeZoneMiddleware activates it); "T" is the zone's abbreviation.
+WHEN_FORMAT = "j M Y, H:i T"
+
+
+@register.filter
+def when(value: Any) -> str:
+    """A date in the one dashboard format, in the moderator's zone: "1 Dec 2026, 14:02 CET"."""
+    if not value:
+        return ""
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return date_format(value, WHEN_FORMAT)
+
+
+@register.simple_tag(takes_context=True)
+def pending_undo(context: Any) -> str | None:
+    """The undo bar's label on a full page: what the session can still undo."""
+    from .undo import undo_offer
+
+    request = context.get("request")
+    return undo_offer(request.session) if request is not None else None
+
+
+@register.simple_tag
+def reason_keys() -> list[tuple[int, str, str]]:
+    """(number key, value, label) of each reason: 1-9, then 0 for the tenth."""
+    return [((index + 1) % 10, value, label)
+            for index, (value, label) in enumerate(ReasonCode.choices[:10])]
+
+
+@register.filter
+def preview_line(comment: Any) -> str:
+    """The compact list's one line: the body's start, whitespace folded."""
+    return excerpt(preview(comment).text, 140)
+
+
+@register.simple_tag(takes_context=True)
+def moderator_density(context: Any) -> str:
+    """"cards" or "compact": the signed-in moderator's queue density (remembered per moderator)."""
+    from .preferences import session_preferences
+
+    request = context.get("request")
+    return session_preferences(request).density if request is not None else "cards"

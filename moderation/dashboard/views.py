@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from moderation.decisions.forms import ModerationActionForm, form_errors_text
@@ -36,12 +37,12 @@ from moderation.decisions.services import (
     comment_undo,
     comments_bulk_action_apply,
 )
-from moderation.decisions.states import HIDE_BRANCH
+from moderation.decisions.states import HIDE_BRANCH, RESTORE_BRANCH
 from moderation.models import BranchHideJob, ReasonCode
 from moderation.scoring.explain import text_explain
-from moderation.scoring.labels import label_table
+from moderation.scoring.labels import label_get, label_table
 from moderation.scoring.language import LANGUAGE_NAMES, score_language_note
-from moderation.scoring.registry import active_scorer
+from moderation.scoring.registry import active_labels, active_scorer, scorer_choice
 from threads.models import Author, Comment, Thread
 
 from . import queue
@@ -49,22 +50,28 @@ from .forms import (
     AuthorPageForm,
     BranchJobForm,
     DecisionsPageForm,
+    DensityForm,
     NewItemsForm,
     QueueFilterForm,
+    SettingsForm,
     ThreadPageForm,
 )
+from .preferences import (
+    preferences_update,
+    session_preferences,
+    session_preferences_store,
+    time_zone_names,
+)
+from .templatetags import when
+from .undo import LAST_BATCH, LAST_JOBS, LAST_LABEL, undo_offer
 
-# Session key: the ids of the decisions the moderator's last action made,
-# which "undo" reverses (each with a new decision).
-LAST_BATCH = "moderation_last_batch"
-# And the background branch hides it started (undone as a whole, once finished).
-LAST_JOBS = "moderation_last_branch_jobs"
 PAST = {
     "approve": "Approved",
     "flag": "Flagged",
     "hide": "Hid",
     "restore": "Restored",
     HIDE_BRANCH: "Hid",
+    RESTORE_BRANCH: "Restored",
     "undo": "Undid",
 }
 
@@ -92,8 +99,15 @@ def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
     if tab not in queue.TABS:
         return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
     form = QueueFilterForm(request.GET)
+    produced = active_labels()
     if not form.is_valid():
-        return _invalid(form)
+        if request.htmx:
+            return _invalid(form)
+        # A whole page: the error where the filters are, the form to fix it.
+        context = _queue_page_context(request, tab=tab, produced=produced,
+                                      filters=queue.QueueFilters(), sort="score")
+        context.update(form_errors=form_errors_text(form), page=queue.QueuePage([], None))
+        return render(request, "moderation/queue.html", context, status=400)
     sort = form.cleaned_data["sort"]
     filters = form.filters()
     page = queue.queue_page(tab=tab, sort=sort, filters=filters,
@@ -105,22 +119,48 @@ def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
         "page": page,
         "ctx": "queue",
         "more_url": _more_url(request, page.next_cursor),
+        "reasons": ReasonCode.choices,
     }
     if request.htmx and form.cleaned_data["cursor"]:
         # "Load more": only the next cards and the next "load more" button.
         return render(request, "moderation/partials/card_list.html", context)
-    context.update(
-        tab_counts=queue.queue_counts(),
-        sorts=queue.SORTS,
-        labels=label_table().values(),
-        sources=queue.thread_sources(),
-        reasons=ReasonCode.choices,
-        loaded_at=timezone.now().isoformat(),
-        filter_query=filters.as_query(),
-        languages=_language_choices(filters.language),
-        unsupported_languages=queue.unsupported_language_count(),
-    )
+    context.update(_queue_page_context(request, tab=tab, produced=produced, filters=filters,
+                                       sort=sort))
+    context["page"] = page
     return render(request, "moderation/queue.html", context)
+
+
+def _queue_page_context(request: HttpRequest, *, tab: str, produced: tuple[str, ...] | None,
+                        filters: queue.QueueFilters, sort: str) -> dict:
+    table = label_table()
+    # Only the labels the active model produces (and the one asked for).
+    labels = [row for name, row in table.items()
+              if produced is None or name in produced or name == filters.label]
+    keep = {**filters.as_query(), **({"sort": sort} if sort != "score" else {})}
+    return {
+        "tab": tab, "sort": sort, "filters": filters, "ctx": "queue",
+        "tab_counts": queue.queue_counts(),
+        "sorts": queue.SORTS,
+        "labels": labels,
+        "sources": queue.thread_sources(),
+        "reasons": ReasonCode.choices,
+        "poll_query": urlencode({"since": timezone.now().isoformat(), **keep}),
+        "filter_query": filters.as_query(),
+        "label_note": _label_note(filters.label, produced),
+        "density": session_preferences(request).density,
+        "languages": _language_choices(filters.language),
+        "unsupported_languages": queue.unsupported_language_count(),
+    }
+
+
+def _label_note(label: str, produced: tuple[str, ...] | None) -> str:
+    """Why a label filter may show nothing: the active model does not produce that label."""
+    if not label or produced is None or label in produced:
+        return ""
+    shown = label_get(label).display_name
+    return (f"The active model ({scorer_choice().key}) does not produce “{shown}”: no comment "
+            f"it scores gets that top label. Cards shown here were scored by an earlier model. "
+            f"Its labels: {', '.join(label_get(name).display_name for name in produced)}.")
 
 
 def _language_choices(current: str) -> list[tuple[str, str]]:
@@ -153,10 +193,15 @@ def queue_new(request: HttpRequest, tab: str) -> HttpResponse:
     form = NewItemsForm(request.GET)
     if not form.is_valid():
         return _invalid(form)
+    filters = form.filters()
     count = queue.new_in_tab_count(tab=tab, since=form.cleaned_data["since"],
-                                   exclude_actor_id=request.user.pk)
+                                   exclude_actor_id=request.user.pk, filters=filters)
+    keep = {**filters.as_query()}
+    if form.cleaned_data["sort"] != "score":
+        keep["sort"] = form.cleaned_data["sort"]
     return render(request, "moderation/partials/new_items.html",
-                  {"count": count, "cap": queue.COUNT_CAP, "tab": tab})
+                  {"count": count, "cap": queue.COUNT_CAP, "tab": tab,
+                   "keep_query": urlencode(keep)})
 
 
 @moderator_required
@@ -207,9 +252,12 @@ def thread_view(request: HttpRequest, thread_id: int) -> HttpResponse:
     }
     if request.htmx and after:
         return render(request, "moderation/partials/thread_chunk.html", context)
+    counts = queue.thread_state_counts(thread_id=thread.pk)
     context.update(
         tab_counts=queue.queue_counts(),
-        counts=queue.thread_state_counts(thread_id=thread.pk),
+        counts=counts,
+        total=sum(counts.values()),
+        needs_review=queue.thread_needs_review_count(thread_id=thread.pk),
         model_keys=queue.thread_model_keys(thread=thread),
     )
     return render(request, "moderation/thread.html", context)
@@ -276,6 +324,45 @@ def my_decisions(request: HttpRequest) -> HttpResponse:
     })
 
 
+# --- the moderator's settings --------------------------------------------------
+
+
+@moderator_required
+def my_settings(request: HttpRequest) -> HttpResponse:
+    """Time zone (every date on the dashboard) and queue density, per moderator."""
+    prefs = session_preferences(request)
+    saved = False
+    if request.method == "POST":
+        form = SettingsForm(request.POST)
+        if form.is_valid():
+            prefs = preferences_update(user=request.user, **form.cleaned_data)
+            session_preferences_store(request, prefs)
+            timezone.activate(prefs.time_zone)
+            saved = True
+    else:
+        form = SettingsForm(initial={"time_zone": prefs.time_zone, "density": prefs.density})
+    return render(request, "moderation/settings.html", {
+        "form": form, "prefs": prefs, "saved": saved, "now": timezone.now(),
+        "zones": time_zone_names(), "tab_counts": queue.queue_counts(),
+    }, status=400 if request.method == "POST" and not saved else 200)
+
+
+@moderator_required
+@require_POST
+def my_density(request: HttpRequest) -> HttpResponse:
+    """The queue's Cards / Compact switch; remembered for this moderator."""
+    form = DensityForm(request.POST)
+    if not form.is_valid():
+        return _invalid(form)
+    prefs = preferences_update(user=request.user, density=form.cleaned_data["density"])
+    session_preferences_store(request, prefs)
+    target = form.cleaned_data["next"]
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/"
+    return redirect(target or "/")
+
+
 # --- actions -------------------------------------------------------------------
 
 
@@ -296,21 +383,50 @@ def act(request: HttpRequest) -> HttpResponse:
     result = comments_bulk_action_apply(
         comment_ids=ids, action=action, actor=request.user, reason=data["reason"],
         note=data["note"].strip(), expected_versions=data["versions"],
+        reasons=data["reasons"],
     )
     messages = {exc.comment_id: _refusal(exc) for exc in result.refused
                 if exc.comment_id is not None}
     decisions, jobs = result.decisions, result.jobs
+    flash = _summary(action, len(decisions), len(messages), background=jobs)
     if decisions or jobs:
         request.session[LAST_BATCH] = [d.pk for d in decisions]
         request.session[LAST_JOBS] = [job.pk for job in jobs]
-    flash = _summary(action, len(decisions), len(messages), background=jobs)
+        request.session[LAST_LABEL] = f"Undo: {flash}"
     touched = [*ids, *(d.comment_id for d in decisions)]
+    # An action that changed nothing leaves the last one undoable, as it is.
     return _respond(request, ctx=ctx, tab=tab, cards=touched, messages=messages, flash=flash,
-                    undo_label=flash if decisions or jobs else None, new_jobs=jobs)
+                    undo_label=undo_offer(request.session), new_jobs=jobs)
 
 
 def _refusal(exc: ModerationError) -> tuple[str, str]:
-    return ("conflict" if isinstance(exc, StaleDecision) else "error", str(exc))
+    if isinstance(exc, StaleDecision):
+        return ("conflict", _conflict_text(exc))
+    return ("error", str(exc))
+
+
+def _conflict_text(exc: StaleDecision) -> str:
+    """A conflict in a moderator's words: who did what, when (in their zone); nothing changed."""
+    last = exc.last
+    if last is None or last.comment_version < exc.expected_version:
+        what = "Its text changed since you saw it (it was imported again)."
+    else:
+        who = last.actor.get_username() if last.actor else "The scoring system"
+        verb = CONFLICT_VERBS.get(last.action, last.get_action_display().lower())
+        what = f"{who} {verb} at {when(last.created_at)}"
+        if last.from_state != last.to_state:
+            what += f" (it was {last.from_state}, now {last.to_state})"
+        what += "."
+        if last.comment_version + 1 < exc.comment.version:
+            what += " Its text changed after that."
+    return f"Not done: someone acted first. {what} Nothing was overwritten; the card shows it now."
+
+
+CONFLICT_VERBS = {
+    "approve": "approved it", "flag": "flagged it", "hide": "hid it", "restore": "restored it",
+    "undo": "undid a decision on it", "queue": "put it in the review queue",
+    "unqueue": "took it out of the review queue", "arrived_hidden": "imported it hidden",
+}
 
 
 def _summary(action: str, done: int, refused: int,
@@ -340,6 +456,8 @@ def undo(request: HttpRequest) -> HttpResponse:
     job_ids: list[int] = request.session.get(LAST_JOBS) or []
     decisions = decisions_by_actor(actor=request.user, ids=batch)
     if not decisions and not job_ids:
+        for key in (LAST_BATCH, LAST_JOBS, LAST_LABEL):
+            request.session.pop(key, None)
         return _respond(request, ctx=ctx, tab=tab, cards=[], flash="Nothing to undo.")
     messages: dict[int, tuple[str, str]] = {}
     done = 0
@@ -363,6 +481,8 @@ def undo(request: HttpRequest) -> HttpResponse:
     done += sum(job.changed for job in undo_jobs if job.finished)
     request.session.pop(LAST_BATCH, None)
     request.session[LAST_JOBS] = unfinished
+    if not unfinished:
+        request.session.pop(LAST_LABEL, None)
     cards = [d.comment_id for d in decisions] + roots + [job.root_id for job in undo_jobs]
     return _respond(request, ctx=ctx, tab=tab, cards=cards, messages=messages,
                     flash=_summary("undo", done, len(messages), background=undo_jobs),
@@ -526,7 +646,8 @@ def _fresh(ids: list[int], ctx: str) -> list[Comment]:
 
 __all__ = [
     "act", "author_view", "branch_job", "branch_job_undo", "comment_body", "comment_context",
-    "comment_history", "home", "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
+    "comment_history", "home", "my_decisions", "my_density", "my_settings", "queue_new",
+    "queue_view", "thread_view", "undo",
 ]
 
 

@@ -45,7 +45,8 @@ class CommentIdsField(forms.Field):
 
 class ModerationActionForm(forms.Form):
     """`action`, `comment` (repeatable), `reason`, `note`, and the versions seen:
-    `version` for a single comment, or `v<id>` per comment."""
+    `version` for a single comment, or `v<id>` per comment. `r<id>`: a reason
+    for one comment (a bulk action records what each card showed)."""
 
     action = forms.ChoiceField(choices=list(MODERATOR_ACTIONS.items()))
     comment = CommentIdsField(required=False)
@@ -69,8 +70,21 @@ class ModerationActionForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("version" if name == "version" else None, exc)
         data["versions"] = versions
+        reasons: dict[int, str] = {}
+        for comment_id in ids:
+            raw = self.data.get(f"r{comment_id}")
+            if raw in (None, ""):
+                continue
+            if raw not in ReasonCode.values:
+                self.add_error(None, ValidationError(
+                    f"r{comment_id}: unknown reason {str(raw)[:40]!r}; use one of: "
+                    f"{', '.join(ReasonCode.values)}"))
+                continue
+            reasons[comment_id] = raw
+        data["reasons"] = reasons
         if data.get("action") not in REASONED_ACTIONS:
             data["reason"] = ""
+            data["reasons"] = {}
         return data
 
 

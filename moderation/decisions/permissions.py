@@ -32,6 +32,15 @@ def moderator_required(view: View | None = None, *, redirect_anonymous: bool = T
         @wraps(func)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not request.user.is_authenticated:
+                if request.headers.get("HX-Request") == "true":
+                    # A page's background request after the session ended: a
+                    # redirect would be followed and its login page swapped
+                    # into nothing; say so, and let the page show it.
+                    return HttpResponse(
+                        "Your session has ended: nothing was done. Sign in again "
+                        "(reload the page), then repeat the action.",
+                        status=401, content_type="text/plain; charset=utf-8",
+                    )
                 if redirect_anonymous:
                     return redirect_to_login(request.get_full_path())
                 raise PermissionDenied("sign in as a moderator")

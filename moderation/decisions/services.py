@@ -21,6 +21,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from moderation.models import Action, BranchHideJob, Decision, ReasonCode, ToxicityScore
@@ -28,7 +29,7 @@ from threads.models import Comment
 from threads.selectors import comment_subtree
 
 from .selectors import branch_jobs_stalled
-from .states import HIDE_BRANCH, TRANSITIONS, UNDOABLE, State
+from .states import HIDE_BRANCH, RESTORE_BRANCH, TRANSITIONS, UNDOABLE, State
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,80 @@ def comment_branch_hide(
         _check_version(root, expected_version)
         branch = list(comment_subtree(comment=root).select_for_update(of=("self",)))
         return _hide_nodes(branch, actor=actor, reason=reason, note=note, job=None)
+
+
+def comment_branch_restore(
+    *,
+    comment: Comment | int,
+    actor: AbstractBaseUser,
+    note: str = "",
+    expected_version: int | None = None,
+) -> list[Decision]:
+    """Restore a hidden comment and every hidden reply under it: one `restore` Decision each.
+
+    The counterpart of `comment_branch_hide` beside it in the thread view.
+    Comments that arrived hidden from their source (deleted or removed
+    there; their last decision is `arrived_hidden`) stay hidden. Locks the
+    subtree in path order, as the hide does. Up to BRANCH_HIDE_SYNC_MAX
+    comments; a larger branch is refused with a message (a background hide
+    is restored whole by its own "Restore branch").
+    """
+    with transaction.atomic():
+        root = _lock(comment)
+        _check_version(root, expected_version)
+        subtree = comment_subtree(comment=root)
+        limit = settings.BRANCH_HIDE_SYNC_MAX
+        if subtree[: limit + 1].count() > limit:
+            raise ModerationError(
+                f"the branch of comment #{root.pk} has more than {limit:,} comments: restore "
+                f"it with the Restore branch of its background hide, or comment by comment",
+                comment_id=root.pk,
+            )
+        branch = list(subtree.filter(state=State.HIDDEN).select_for_update(of=("self",)))
+        arrived = set(
+            Decision.objects.filter(comment__in=branch, action=Action.ARRIVED_HIDDEN,
+                                    comment_version=F("comment__version"))
+            .values_list("comment_id", flat=True)
+        )
+        return [
+            _record(node, action=Action.RESTORE, to_state=TRANSITIONS[Action.RESTORE][node.state],
+                    actor=actor, reason="", note=note, ml=None)
+            for node in branch if node.pk not in arrived
+        ]
+
+
+def comments_arrived_hidden_record(*, comment_ids: Iterable[int]) -> int:
+    """A system Decision for each of these comments that arrived hidden and has none yet.
+
+    Comments deleted, removed or marked spam at their source are imported
+    hidden; without a decision their history said "No decisions yet" and no
+    one could tell why they were hidden. The decision names the source's flag
+    (`source_state`). Returns how many were written. Idempotent: a comment
+    with any decision already is left alone.
+    """
+    ids = list(comment_ids)
+    written = 0
+    for start in range(0, len(ids), ARRIVED_HIDDEN_BATCH):
+        chunk = ids[start:start + ARRIVED_HIDDEN_BATCH]
+        rows = (Comment.objects.filter(pk__in=chunk, state=State.HIDDEN)
+                .exclude(decisions__isnull=False)
+                .only("pk", "version", "content_hash", "source_state"))
+        decisions = [
+            Decision(
+                comment=row, actor=None, action=Action.ARRIVED_HIDDEN,
+                from_state=State.HIDDEN, to_state=State.HIDDEN, reason="",
+                note=f"hidden at the source ({row.source_state})" if row.source_state
+                else "hidden at the source",
+                comment_version=row.version, content_hash=row.content_hash,
+            )
+            for row in rows
+        ]
+        Decision.objects.bulk_create(decisions, batch_size=ARRIVED_HIDDEN_BATCH)
+        written += len(decisions)
+    return written
+
+
+ARRIVED_HIDDEN_BATCH = 1000
 
 
 def branch_hide_job_start(
@@ -426,6 +501,7 @@ def comments_bulk_action_apply(
     reason: str = "",
     note: str = "",
     expected_versions: dict[int, int] | None = None,
+    reasons: dict[int, str] | None = None,
 ) -> BulkResult:
     """Any moderator action on any number of comments (HIDE_BRANCH included).
 
@@ -433,13 +509,19 @@ def comments_bulk_action_apply(
     not stop the others; the result lists each refusal with its reason. A
     branch of more than BRANCH_HIDE_SYNC_MAX comments becomes a background
     job (in `BulkResult.jobs`, its clicked comment hidden already).
+    `reasons`: a reason per comment (what each card showed), else `reason`.
     """
     result = BulkResult()
     for comment_id in comment_ids:
         expected = (expected_versions or {}).get(comment_id)
+        reason_of = (reasons or {}).get(comment_id) or reason
         try:
+            if action == RESTORE_BRANCH:
+                result.decisions.extend(comment_branch_restore(
+                    comment=comment_id, actor=actor, note=note, expected_version=expected))
+                continue
             if action == HIDE_BRANCH:
-                branch = {"comment": comment_id, "actor": actor, "reason": reason,
+                branch = {"comment": comment_id, "actor": actor, "reason": reason_of,
                           "note": note, "expected_version": expected}
                 if _branch_larger_than(comment_id, settings.BRANCH_HIDE_SYNC_MAX):
                     result.jobs.append(branch_hide_job_start(**branch))
@@ -447,7 +529,8 @@ def comments_bulk_action_apply(
                     result.decisions.extend(comment_branch_hide(**branch))
                 continue
             decision = comment_action_apply(comment=comment_id, action=action, actor=actor,
-                                            reason=reason, note=note, expected_version=expected)
+                                            reason=reason_of, note=note,
+                                            expected_version=expected)
         except Comment.DoesNotExist:
             result.refused.append(
                 ModerationError(f"comment #{comment_id} does not exist", comment_id=comment_id)

@@ -28,6 +28,9 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 
 # Hide a comment and every reply under it (one Decision per comment, each a "hide").
 HIDE_BRANCH = "hide_branch"
+# Restore a comment and every hidden reply under it (one "restore" Decision per
+# comment; comments that arrived hidden from their source are left hidden).
+RESTORE_BRANCH = "restore_branch"
 
 # What a moderator may ask for, spelled the same in the dashboard, the API and admin.
 MODERATOR_ACTIONS: dict[str, str] = {
@@ -36,6 +39,7 @@ MODERATOR_ACTIONS: dict[str, str] = {
     Action.HIDE: "Hide",
     Action.RESTORE: "Restore",
     HIDE_BRANCH: "Hide branch",
+    RESTORE_BRANCH: "Restore branch",
 }
 
 # Actions that carry a reason; approving "for harassment" would be noise.

@@ -118,3 +118,15 @@ def pivot_threshold() -> float:
 def score_is_over(label: str | None, score: float | None) -> bool:
     """Whether a label's score reaches its review threshold."""
     return score is not None and score >= label_get(label).review_threshold
+
+
+def reason_suggested(label: str | None, score: float | None) -> str:
+    """The reason a card preselects for hide / flag.
+
+    The top label's default reason only when its score reaches the label's
+    review threshold: a 3 % "insult" is no evidence of harassment, so a
+    comment the model does not flag starts at "other".
+    """
+    if not score_is_over(label, score):
+        return ReasonCode.OTHER
+    return label_get(label).default_reason

@@ -161,3 +161,37 @@ def reset_active_scorer() -> None:
     global _active
     with _lock:
         _active = None
+
+
+def active_labels() -> tuple[str, ...] | None:
+    """The labels the active scorer produces, without building it (no torch in a web process).
+
+    The scorer built in this process when there is one; else the labels of the
+    newest score the active model key stored (a score's labels are exactly
+    what its scorer returned; one indexed row). None when that cannot be known
+    yet (nothing scored by this model): callers then offer every label.
+    """
+    choice = scorer_choice()
+    with _lock:
+        if _active is not None and _active[0] == choice:
+            return tuple(_active[1].labels)
+    if choice.backend == "fallback":
+        from .fallback import FallbackScorer
+
+        return FallbackScorer.labels
+    cached = _labels_by_key.get(choice.key)
+    if cached is not None:
+        return cached
+    from moderation.models import ToxicityScore
+
+    row = (ToxicityScore.objects.filter(model_key=choice.key).order_by("-id")
+           .values_list("scores", flat=True).first())
+    if not isinstance(row, dict) or not row:
+        return None
+    labels = tuple(row)
+    _labels_by_key[choice.key] = labels
+    return labels
+
+
+# Model key -> its labels, once read (a model key names fixed weights).
+_labels_by_key: dict[str, tuple[str, ...]] = {}

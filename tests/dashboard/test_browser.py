@@ -199,7 +199,7 @@ def test_stale_action_shows_the_conflict(browser, live_server, seeded):
                  reason="spam")
     page.keyboard.press("a")
     notice = page.wait_for_selector(f"#c-{target} .notice-conflict")
-    assert "alice hide it (pending -> hidden)" in notice.inner_text()
+    assert "alice hid it at " in notice.inner_text()  # in words (issue 13)
     # The card refreshed. htmx applies the new element's classes only after its
     # settle delay, so this assertion waits for them instead of racing the swap.
     expect(page.locator(f"#c-{target}")).to_have_class(re.compile(r"\bstate-hidden\b"))
@@ -221,6 +221,8 @@ def test_thread_view_and_phone_width(browser, live_server, seeded):
     assert page.inner_text(f"#c-{xss.pk} .body") == XSS_BODY
     # Act on a node: hide a branch.
     branch_root = Comment.objects.get(external_id="court-4")
+    # Hide branch asks first (issue 13): open its confirmation, then confirm.
+    page.click(f"#c-{branch_root.pk} .branch-confirm summary.act-hide")
     page.click(f"#c-{branch_root.pk} button[value=hide_branch]")
     page.wait_for_selector(f"#c-{branch_root.pk}.state-hidden")
     leaf = Comment.objects.get(external_id="court-7")
@@ -246,6 +248,7 @@ def test_background_branch_hide_shows_progress_then_restores(
     dialogs: list[str] = []
     page = moderator_page(browser, live_server, dialogs)
     page.goto(f"{live_server.url}/threads/{root.thread_id}/")
+    page.click(f"#c-{root.pk} .branch-confirm summary.act-hide")
     page.click(f"#c-{root.pk} button[value=hide_branch]")
     page.wait_for_selector(f"#c-{root.pk}.state-hidden")
     box = page.locator(".statusline .branch-job")
@@ -259,7 +262,8 @@ def test_background_branch_hide_shows_progress_then_restores(
 
     settings.BRANCH_HIDE_SYNC_MAX = 5000  # the undo is small enough for the request
     box.get_by_role("button", name="Restore branch").click()
-    expect(page.locator(".statusline")).to_contain_text("Restored 1,200 of 1,200 comments")
+    expect(page.locator(".statusline")).to_contain_text("Restored 1,200 of 1,200 comments",
+                                                        timeout=30_000)  # 1,200 undos inline
     page.wait_for_selector(f"#c-{root.pk}.state-pending")
     assert set(Comment.objects.filter(pk__in=ids).values_list("state", flat=True)) == {
         State.PENDING}

@@ -188,7 +188,9 @@ def test_stale_action_says_who_did_what_and_refreshes(moderator_client, scored_t
         "comment": comment.pk, "version": seen_version, "action": "approve", "tab": "review"})
     html = response.content.decode()
     assert 'class="notice notice-conflict" role="alert"' in html
-    assert "alice hide it (pending -&gt; hidden)" in html
+    # In a moderator's words (issue 13): who, what, when; no version numbers.
+    assert "alice hid it at " in html and "(it was pending, now hidden)" in html
+    assert "version" not in html.split('role="alert">')[1].split("</p>")[0]
     comment.refresh_from_db()
     assert comment.state == State.HIDDEN
     assert f'name="v{comment.pk}" value="{comment.version}"' in html  # refreshed version

@@ -262,8 +262,10 @@ def test_comment_list_names_the_model_behind_each_score(client, moderator):
         Comment.objects.filter(pk=comment.pk).update(toxicity=value, toxicity_label="toxicity")
     client.force_login(moderator)
     html = client.get(COMMENTS).content.decode()
-    assert "toxicity 0.91 (detoxify" in html and "abc123def456" in html
-    assert "toxicity 0.42 (fallback scorer (alt-profanity-check 1.9.1), not detoxify)" in html
+    # The score, then the model on its own line (a narrower column: issue 13).
+    assert 'toxicity 0.91<br><span class="quiet">(detoxify' in html and "abc123def456" in html
+    assert ('toxicity 0.42<br><span class="quiet">(fallback scorer (alt-profanity-check '
+            '1.9.1), not detoxify)') in html
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
