@@ -701,3 +701,17 @@ def returns_within(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# --- the embedded model (tox-block) -------------------------------------------------
+
+TOXBLOCK_RECORDING = ROOT / "tests" / "data" / "toxblock" / "keras_recording.json.gz"
+
+
+def load_toxblock_recording() -> dict:
+    """scripts/convert_toxblock.py's recording: texts, Keras ids and raw scores, labels."""
+    import gzip
+    import json
+
+    with gzip.open(TOXBLOCK_RECORDING, "rt", encoding="utf-8") as handle:
+        return json.load(handle)

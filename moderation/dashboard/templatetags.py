@@ -28,7 +28,7 @@ def score_bars(score: Any) -> list[dict[str, Any]]:
     """A ToxicityScore's labels, highest first, as (label, value, percent, over)."""
     if score is None or not isinstance(score.scores, dict):
         return []
-    table = label_table()
+    table = label_table(getattr(score, "model_key", None) or None)
     bars = []
     for label, value in score.scores.items():
         try:

@@ -39,7 +39,7 @@ def _crossing(scores: Mapping[str, float], thresholds: Mapping[str, float]) -> s
 
 def policy_evaluate(*, scores: Mapping[str, float], model_key: str) -> Verdict:
     """What the label table says about one comment's scores (no writes)."""
-    table = label_table()
+    table = label_table(model_key)
     labels = {name: label_get(name, table) for name in scores}
     review = {name: label.review_threshold for name, label in labels.items()}
     autohide = {
