@@ -52,9 +52,12 @@ def load() -> float:
 
 
 def recording() -> dict:
-    from tests.helpers import load_toxblock_recording
+    import gzip
+    import json
 
-    return load_toxblock_recording()
+    path = ROOT / "tests" / "data" / "toxblock" / "keras_recording.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def quality() -> None:
