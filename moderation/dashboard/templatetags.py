@@ -60,6 +60,20 @@ def is_fallback(model_key: str | None) -> bool:
     return model_key_is_fallback(model_key)
 
 
+@register.simple_tag
+def last_resort_model() -> Any:
+    """The active ScorerChoice when it is the last-resort fallback, else None (banner)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from moderation.scoring.registry import active_choice
+
+    try:
+        choice = active_choice()
+    except ImproperlyConfigured:  # the system check reports it
+        return None
+    return choice if choice.is_fallback else None
+
+
 @register.filter
 def suggested_reason(label: str | None) -> str:
     """The reason a hide or flag defaults to: the top label's, from the label table."""

@@ -145,14 +145,14 @@ def active_scorer() -> Scorer:
         return _active[1]
 
 
-# The active model's key for reading thresholds and labels (the dashboard asks
-# per card): scorer_choice() costs a query, so its answer is kept this long.
+# The active model for reading thresholds and for the dashboard (it asks per
+# card): scorer_choice() costs a query, so its answer is kept this long.
 CHOICE_CACHE_SECONDS = 30.0
-_choice_cache: tuple[tuple, float, str] | None = None
+_choice_cache: tuple[tuple, float, ScorerChoice] | None = None
 
 
-def active_model_key() -> str:
-    """The active model's key without building the scorer; re-read every 30 s.
+def active_choice() -> ScorerChoice:
+    """scorer_choice(), re-read at most every 30 s per process.
 
     Settings changes are seen at once; an install_model in another process
     within CHOICE_CACHE_SECONDS (reset_active_scorer clears it in-process).
@@ -163,9 +163,14 @@ def active_model_key() -> str:
     cached = _choice_cache
     if cached is not None and cached[0] == inputs and now - cached[1] < CHOICE_CACHE_SECONDS:
         return cached[2]
-    key = scorer_choice().key
-    _choice_cache = (inputs, now, key)
-    return key
+    choice = scorer_choice()
+    _choice_cache = (inputs, now, choice)
+    return choice
+
+
+def active_model_key() -> str:
+    """The active model's key without building the scorer (active_choice)."""
+    return active_choice().key
 
 
 def reset_active_scorer() -> None:
