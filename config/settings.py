@@ -311,7 +311,9 @@ CELERY_BEAT_SCHEDULE = {
 BRANCH_HIDE_SYNC_MAX = int(os.environ.get("BRANCH_HIDE_SYNC_MAX", "500"))
 
 # --- Scoring (docs/scoring.md) ------------------------------------------------
-# auto: detoxify when its weights are present, else the offline fallback.
+# auto: detoxify when its weights are present, else the embedded model (tox-block
+# in PyTorch, shipped in the repository); the profanity fallback only as a last
+# resort. Also: detoxify, embedded, fallback (docs/scoring.md).
 SCORER = os.environ.get("SCORER", "auto")
 DETOXIFY_MODEL_TYPE = os.environ.get("DETOXIFY_MODEL_TYPE", "original")
 DETOXIFY_CHECKPOINT = os.environ.get("DETOXIFY_CHECKPOINT", "")

@@ -27,6 +27,7 @@ from tests.helpers import (
     child_database_url,
     gunicorn_start,
     import_threads,
+    load_toxblock_recording,
     manage,
     point_celery_app,
     process_stop,
@@ -152,6 +153,35 @@ def use_tiny_detoxify(settings, tiny_model):
 @pytest.fixture
 def marker_scorer():
     return MarkerScorer()
+
+
+@pytest.fixture(scope="session")
+def embedded_scorer():
+    """The embedded model (tox-block in PyTorch), loaded once for the session."""
+    from moderation.scoring.embedded import EmbeddedScorer
+
+    return EmbeddedScorer()
+
+
+@pytest.fixture(scope="session")
+def toxblock_recording():
+    """The Keras model's own ids and scores for fixed texts (tests/data/toxblock/)."""
+    return load_toxblock_recording()
+
+
+@pytest.fixture
+def embedded_model_copy(tmp_path, monkeypatch):
+    """A copy of the embedded model's files that a test may damage; the registry reads it."""
+    import shutil
+
+    from moderation.scoring import embedded
+
+    directory = tmp_path / "embedded_model"
+    shutil.copytree(embedded.MODEL_DIR, directory)
+    monkeypatch.setattr(embedded, "MODEL_DIR", directory)
+    reset_active_scorer()
+    yield directory
+    reset_active_scorer()
 
 
 # --- browsers and servers -----------------------------------------------------------

@@ -839,3 +839,16 @@ class MultilingualMarkerScorer(MarkerScorer):
     """A MarkerScorer that declares detoxify multilingual's seven languages."""
 
     languages = ("en", "fr", "es", "it", "pt", "tr", "ru")
+
+# --- the embedded model (tox-block) -------------------------------------------------
+
+TOXBLOCK_RECORDING = ROOT / "tests" / "data" / "toxblock" / "keras_recording.json.gz"
+
+
+def load_toxblock_recording() -> dict:
+    """scripts/convert_toxblock.py's recording: texts, Keras ids and raw scores, labels."""
+    import gzip
+    import json
+
+    with gzip.open(TOXBLOCK_RECORDING, "rt", encoding="utf-8") as handle:
+        return json.load(handle)

@@ -32,7 +32,7 @@ def score_bars(score: Any) -> list[dict[str, Any]]:
     """A ToxicityScore's labels, highest first, as (label, value, percent, over)."""
     if score is None or not isinstance(score.scores, dict):
         return []
-    table = label_table()
+    table = label_table(getattr(score, "model_key", None) or None)
     bars = []
     for label, value in score.scores.items():
         try:
@@ -62,6 +62,20 @@ BAR_STEP = 5
 @register.filter
 def is_fallback(model_key: str | None) -> bool:
     return model_key_is_fallback(model_key)
+
+
+@register.simple_tag
+def last_resort_model() -> Any:
+    """The active ScorerChoice when it is the last-resort fallback, else None (banner)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from moderation.scoring.registry import active_choice
+
+    try:
+        choice = active_choice()
+    except ImproperlyConfigured:  # the system check reports it
+        return None
+    return choice if choice.is_fallback else None
 
 
 @register.filter

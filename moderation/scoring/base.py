@@ -25,6 +25,8 @@ class Scorer(Protocol):
 
 
 FALLBACK_PREFIX = "fallback:"
+# The model that ships in the repository (tox-block in PyTorch, embedded.py).
+EMBEDDED_PREFIX = "embedded:"
 
 
 def scorer_languages(scorer: object) -> tuple[str, ...]:
@@ -50,6 +52,8 @@ def describe_model_key(model_key: str) -> str:
         name = parts[1] if len(parts) > 1 else "fallback"
         version = f" {parts[2]}" if len(parts) > 2 else ""
         return f"fallback scorer ({name}{version}), not detoxify"
+    if model_key.startswith(EMBEDDED_PREFIX) and len(parts) >= 3:
+        return f"embedded {parts[1]} (weights {parts[2]})"
     if parts[0] == "detoxify" and len(parts) >= 3:
         return f"detoxify {parts[1]} (weights {parts[2]})"
     return model_key

@@ -1,4 +1,4 @@
-"""System checks: say loudly when scores come from the fallback, not detoxify."""
+"""System checks: say loudly when scores come from the last-resort fallback."""
 
 from __future__ import annotations
 
@@ -18,15 +18,18 @@ def scorer_check(app_configs=None, **kwargs):
         choice = scorer_choice()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="moderation.E001")]
-    # Only when the fallback stands in for missing weights: SCORER=fallback is
-    # a choice already made, and a warning on every command would be noise.
+    # Only when the fallback stands in for a model that cannot be used:
+    # SCORER=fallback is a choice already made, and a warning on every command
+    # would be noise. The embedded model standing in for detoxify is the
+    # ordinary offline default, not news either.
     if choice.is_fallback and settings.SCORER != "fallback":
         messages.append(
             Warning(
-                "Toxicity scores come from the fallback scorer (alt-profanity-check), "
-                "not detoxify.",
-                hint=f"{choice.reason}. Install detoxify weights: python manage.py "
-                "install_model --checkpoint FILE --hf-config DIR (docs/scoring.md).",
+                "Toxicity scores come from the last-resort fallback scorer "
+                "(alt-profanity-check, a profanity filter), not a toxicity model.",
+                hint=f"{choice.reason}. Restore moderation/scoring/embedded_model/ from the "
+                "repository, or install detoxify weights: python manage.py install_model "
+                "--checkpoint FILE --hf-config DIR (docs/scoring.md).",
                 id="moderation.W001",
             )
         )

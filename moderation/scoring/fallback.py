@@ -1,4 +1,7 @@
-"""The fallback backend: alt-profanity-check, offline and fast.
+"""The fallback backend: alt-profanity-check, offline and fast; the last resort.
+
+`SCORER=auto` uses it only when the embedded model's files are missing or
+changed (registry.py), or when chosen with SCORER=fallback.
 
 It ships its trained model inside the package (a linear SVM over character and
 word n-grams, calibrated), so it needs no download. It detects profanity, not

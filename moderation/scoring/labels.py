@@ -4,6 +4,12 @@ The scoring policy, the queue's "most uncertain" pivot, the cards, the thread
 view and the admin all read it; nothing else writes a threshold or maps a
 label to a reason.
 
+Thresholds follow the model: `label_table(model_key)` gives the table for the
+model that made a score (the policy and the score bars pass the score's key);
+without a key, the active model's. Models' scores read differently, so each
+model family has its own default review thresholds; a family with no entry
+in MODEL_REVIEW_DEFAULTS (detoxify, and any unknown key) gets the defaults below.
+
 Default review thresholds (probabilities from detoxify's sigmoid outputs):
 
 - toxicity 0.5: Jigsaw labelled a comment toxic when half its raters did, so
@@ -18,10 +24,16 @@ Default review thresholds (probabilities from detoxify's sigmoid outputs):
   scores run low; a lower bar catches it.
 - sexual_explicit 0.5 (unbiased / multilingual models only).
 
+The embedded model (tox-block, `embedded:` keys) has its own, measured on
+the labelled Jigsaw samples (docs/scoring.md, "Thresholds per model";
+figures in docs/benchmarks.md): toxicity 0.4, severe_toxicity 0.3,
+threat 0.2 (high harm: it rarely scores threats high), identity_attack 0.3;
+obscene 0.6 and insult 0.5 as detoxify's.
+
 Hiding without a human is a deliberate operator choice: no label auto-hides
 unless MODERATION_AUTOHIDE_THRESHOLDS names it. MODERATION_REVIEW_THRESHOLDS
-overrides review thresholds per label. The fallback scorer reports only
-`toxicity`.
+overrides review thresholds per label, for every model. The fallback scorer
+reports only `toxicity`.
 
 Default reasons: obscene maps to "other", not "sexual": detoxify's obscene
 label is swearing, which is rarely sexual content.
@@ -62,6 +74,28 @@ _DEFAULTS: tuple[Label, ...] = (
 )
 
 
+# Review thresholds that differ from the defaults above, per model family (the
+# model key's first field). Measured, not guessed: docs/scoring.md.
+MODEL_REVIEW_DEFAULTS: dict[str, dict[str, float]] = {
+    "embedded": {"toxicity": 0.4, "severe_toxicity": 0.3, "threat": 0.2,
+                 "identity_attack": 0.3, "obscene": 0.6, "insult": 0.5},
+}
+
+
+def model_family(model_key: str | None) -> str:
+    """`embedded:tox-block-0.1.2:ab12` -> "embedded"; the key's first field."""
+    return (model_key or "").split(":", 1)[0]
+
+
+def _active_model_key() -> str:
+    from .registry import active_model_key
+
+    try:
+        return active_model_key()
+    except ImproperlyConfigured:  # reported by the system check; default thresholds meanwhile
+        return ""
+
+
 def _validated(name: str, value: object) -> dict[str, float]:
     if not isinstance(value, Mapping):
         raise ImproperlyConfigured(f"{name} must be a JSON object of label -> number")
@@ -82,8 +116,12 @@ def _validated(name: str, value: object) -> dict[str, float]:
     return result
 
 
-def label_table() -> dict[str, Label]:
-    """Every label, name -> Label, with the settings' thresholds applied."""
+def label_table(model_key: str | None = None) -> dict[str, Label]:
+    """Every label, name -> Label, for the model `model_key` names (None: the active
+    model), with the settings' thresholds applied over the model's defaults."""
+    if model_key is None:
+        model_key = _active_model_key()
+    model_defaults = MODEL_REVIEW_DEFAULTS.get(model_family(model_key), {})
     review = _validated("MODERATION_REVIEW_THRESHOLDS", settings.MODERATION_REVIEW_THRESHOLDS)
     autohide = _validated(
         "MODERATION_AUTOHIDE_THRESHOLDS", settings.MODERATION_AUTOHIDE_THRESHOLDS
@@ -91,7 +129,8 @@ def label_table() -> dict[str, Label]:
     return {
         label.name: replace(
             label,
-            review_threshold=review.get(label.name, label.review_threshold),
+            review_threshold=review.get(
+                label.name, model_defaults.get(label.name, label.review_threshold)),
             autohide_threshold=autohide.get(label.name, label.autohide_threshold),
         )
         for label in _DEFAULTS

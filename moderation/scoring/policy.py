@@ -126,7 +126,8 @@ def _over(subject: Subject, thresholds: Mapping[str, float]) -> str | None:
 def score_check(subject: Subject, policy: Policy) -> Finding | None:
     """A score at or over its label's auto-hide threshold hides; over its review one, queues."""
     rules = {label: policy.book.rule_for(source=subject.source, thread_id=subject.thread_id,
-                                         label=label) for label in subject.scores}
+                                         label=label, model_key=subject.model_key)
+             for label in subject.scores}
     autohide = {label: rule.autohide_threshold for label, rule in rules.items()
                 if rule.autohide_threshold is not None}
     label = _over(subject, autohide)
@@ -147,7 +148,7 @@ def autoapprove_check(subject: Subject, policy: Policy) -> Finding | None:
     limits = {}
     for label in subject.scores:
         rule = policy.book.rule_for(source=subject.source, thread_id=subject.thread_id,
-                                    label=label)
+                                    label=label, model_key=subject.model_key)
         if rule.autoapprove_below is not None:
             limits[label] = (rule.autoapprove_below, rule.origin)
     if not limits or any(subject.scores[label] >= limit for label, (limit, _) in limits.items()):
@@ -201,7 +202,8 @@ def policy_evaluate(*, scores: Mapping[str, float], model_key: str, source: str 
                        ml=deciding.ml, reason=deciding.reason, note=deciding.note, hits=hits,
                        findings=findings)
     top = max(scores, key=scores.__getitem__) if scores else ""
-    rule = policy.book.rule_for(source=source, thread_id=thread_id, label=top) if top else None
+    rule = (policy.book.rule_for(source=source, thread_id=thread_id, label=top,
+                                 model_key=model_key) if top else None)
     ml = MlContext(top, scores.get(top), model_key, rule.review_threshold if rule else None)
     return Verdict(needs_review=False, hide=False, ml=ml)
 

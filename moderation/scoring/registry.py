@@ -12,12 +12,16 @@ comments stay unscored for the sweep once the file is put right.
 
 SCORER=auto (the default) uses detoxify when its weights are present (a
 configured checkpoint, the model `install_model` made active, or the official
-weights already in torch.hub's cache) and the fallback otherwise.
+weights already in torch.hub's cache), else the embedded model that ships in
+the repository (tox-block in PyTorch, embedded.py), and the fallback
+(alt-profanity-check) only as a last resort: when the embedded model's files
+are missing or changed.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,15 +30,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import Scorer, model_key_is_fallback
 from .detoxify import MODEL_LANGUAGES, DetoxifyOptions, model_key_for, official_cache_path
+from .embedded import EmbeddedModelError, embedded_key
 from .fallback import LANGUAGES as FALLBACK_LANGUAGES
 from .fallback import fallback_key
 
-BACKENDS = ("auto", "detoxify", "fallback")
+BACKENDS = ("auto", "detoxify", "embedded", "fallback")
 
 
 @dataclass(frozen=True)
 class ScorerChoice:
-    backend: str  # "detoxify" or "fallback"
+    backend: str  # "detoxify", "embedded" or "fallback"
     key: str
     reason: str
     detoxify: DetoxifyOptions | None = None
@@ -104,6 +109,8 @@ def scorer_choice() -> ScorerChoice:
         raise ImproperlyConfigured(f"SCORER={backend!r}; use one of {', '.join(BACKENDS)}")
     if backend == "fallback":
         return ScorerChoice("fallback", fallback_key(), "SCORER=fallback")
+    if backend == "embedded":
+        return ScorerChoice("embedded", embedded_key(), "SCORER=embedded")
     options = _settings_options()
     if options.checkpoint:
         if not Path(options.checkpoint).is_file():
@@ -124,11 +131,13 @@ def scorer_choice() -> ScorerChoice:
     if backend == "detoxify" or official.is_file():
         reason = "official weights" + ("" if official.is_file() else " (download on first use)")
         return ScorerChoice("detoxify", model_key_for(options), reason, options)
-    return ScorerChoice(
-        "fallback", fallback_key(),
-        "SCORER=auto and no detoxify weights are present (no DETOXIFY_CHECKPOINT, no "
-        "installed model, no cached official checkpoint)",
-    )
+    no_weights = ("SCORER=auto and no detoxify weights are present (no DETOXIFY_CHECKPOINT, "
+                  "no installed model, no cached official checkpoint)")
+    try:
+        return ScorerChoice("embedded", embedded_key(), f"{no_weights}: the embedded model")
+    except EmbeddedModelError as exc:
+        return ScorerChoice("fallback", fallback_key(),
+                            f"{no_weights}, and the embedded model cannot be used: {exc}")
 
 
 def build_scorer(choice: ScorerChoice) -> Scorer:
@@ -136,6 +145,10 @@ def build_scorer(choice: ScorerChoice) -> Scorer:
         from .fallback import FallbackScorer
 
         return FallbackScorer()
+    if choice.backend == "embedded":
+        from .embedded import EmbeddedScorer
+
+        return EmbeddedScorer(threads=settings.SCORING_TORCH_THREADS)
     from .detoxify import DetoxifyScorer
 
     assert choice.detoxify is not None
@@ -156,11 +169,40 @@ def active_scorer() -> Scorer:
         return _active[1]
 
 
+# The active model for reading thresholds and for the dashboard (it asks per
+# card): scorer_choice() costs a query, so its answer is kept this long.
+CHOICE_CACHE_SECONDS = 30.0
+_choice_cache: tuple[tuple, float, ScorerChoice] | None = None
+
+
+def active_choice() -> ScorerChoice:
+    """scorer_choice(), re-read at most every 30 s per process.
+
+    Settings changes are seen at once; an install_model in another process
+    within CHOICE_CACHE_SECONDS (reset_active_scorer clears it in-process).
+    """
+    global _choice_cache
+    inputs = (settings.SCORER, settings.DETOXIFY_CHECKPOINT, settings.DETOXIFY_MODEL_TYPE)
+    now = time.monotonic()
+    cached = _choice_cache
+    if cached is not None and cached[0] == inputs and now - cached[1] < CHOICE_CACHE_SECONDS:
+        return cached[2]
+    choice = scorer_choice()
+    _choice_cache = (inputs, now, choice)
+    return choice
+
+
+def active_model_key() -> str:
+    """The active model's key without building the scorer (active_choice)."""
+    return active_choice().key
+
+
 def reset_active_scorer() -> None:
     """Forget the built scorer (tests, and after install_model in-process)."""
-    global _active
+    global _active, _choice_cache
     with _lock:
         _active = None
+        _choice_cache = None
 
 
 def active_labels() -> tuple[str, ...] | None:
@@ -171,7 +213,7 @@ def active_labels() -> tuple[str, ...] | None:
     what its scorer returned; one indexed row). None when that cannot be known
     yet (nothing scored by this model): callers then offer every label.
     """
-    choice = scorer_choice()
+    choice = active_choice()
     with _lock:
         if _active is not None and _active[0] == choice:
             return tuple(_active[1].labels)
@@ -179,6 +221,10 @@ def active_labels() -> tuple[str, ...] | None:
         from .fallback import FallbackScorer
 
         return FallbackScorer.labels
+    if choice.backend == "embedded":
+        from .embedded import LABELS
+
+        return LABELS
     cached = _labels_by_key.get(choice.key)
     if cached is not None:
         return cached

@@ -61,6 +61,7 @@ class RuleBook:
     def __init__(self, specs: Iterable[RuleSpec], table: dict[str, Label] | None = None) -> None:
         self.table = table if table is not None else label_table()
         self._specs = {spec.key: spec for spec in specs}
+        self._tables: dict[str, dict[str, Label]] = {}  # model key -> its label table
 
     @classmethod
     def load(cls, *, sources: Iterable[str] | None = None) -> RuleBook:
@@ -83,9 +84,19 @@ class RuleBook:
     def specs(self) -> list[RuleSpec]:
         return list(self._specs.values())
 
-    def rule_for(self, *, source: str, thread_id: int | None, label: str) -> Rule:
-        """The threshold and automatic actions for this label of a comment in this thread."""
-        base = label_get(label, self.table)
+    def rule_for(self, *, source: str, thread_id: int | None, label: str,
+                 model_key: str | None = None) -> Rule:
+        """The threshold and automatic actions for this label of a comment in this thread.
+
+        With no rule saved, the label table's defaults for the model that made
+        the score (`model_key`; None: the active model's).
+        """
+        table = self.table
+        if model_key is not None:
+            if model_key not in self._tables:
+                self._tables[model_key] = label_table(model_key)
+            table = self._tables[model_key]
+        base = label_get(label, table)
         spec = self._specs.get(("", thread_id, label)) if thread_id is not None else None
         origin = f"thread #{thread_id}"
         if spec is None:

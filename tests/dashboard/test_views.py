@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from moderation.decisions.services import comment_action_apply
 from moderation.models import Action, Decision
+from moderation.scoring.labels import pivot_threshold
 from tests.helpers import XSS_BODY, ModeratorFactory, UserFactory, import_threads, thread_document
 from threads.models import Comment
 
@@ -103,7 +104,8 @@ def test_keyset_pages_walk_every_row_once_in_order(moderator_client, tmp_path, s
         scored = [rows[pk].toxicity for pk in seen if rows[pk].toxicity is not None]
         assert scored == sorted(scored, reverse=True)
     elif sort == "uncertain":
-        scored = [abs(rows[pk].toxicity - 0.5) for pk in seen if rows[pk].toxicity is not None]
+        pivot = pivot_threshold()  # the active model's toxicity threshold
+        scored = [abs(rows[pk].toxicity - pivot) for pk in seen if rows[pk].toxicity is not None]
         assert scored == sorted(scored)
         assert rows[seen[-1]].toxicity is None
     elif sort in ("newest", "oldest"):

@@ -14,6 +14,7 @@ from moderation.scoring.policy import policy_evaluate
 from tests.helpers import CommentFactory, score_comment
 
 
+@pytest.mark.django_db  # the active model's thresholds: ActiveModel is a row
 def test_a_changed_threshold_moves_policy_bars_and_pivot_together(settings):
     settings.MODERATION_REVIEW_THRESHOLDS = {"threat": 0.3, "toxicity": 0.6}
     scores = {"toxicity": 0.55, "threat": 0.35, "insult": 0.52}
@@ -29,6 +30,7 @@ def test_a_changed_threshold_moves_policy_bars_and_pivot_together(settings):
     assert not any(bar["over"] for bar in score_bars(ToxicityScore(scores=scores)))
 
 
+@pytest.mark.django_db  # the active model's thresholds: ActiveModel is a row
 def test_the_suggested_reason_is_the_reason_an_auto_hide_records(settings):
     settings.MODERATION_AUTOHIDE_THRESHOLDS = {name: 0.9 for name in label_table()}
     for name in label_table():
@@ -49,6 +51,7 @@ def test_the_hot_score_chip_follows_the_labels_threshold(settings):
     assert template.render(Context({"c": comment})) == "calm"
 
 
+@pytest.mark.django_db  # the active model's thresholds: ActiveModel is a row
 def test_a_threshold_for_an_unknown_label_is_a_configuration_error(settings):
     settings.MODERATION_REVIEW_THRESHOLDS = {"threatt": 0.3}
     (error,) = scorer_check()

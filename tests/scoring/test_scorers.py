@@ -151,9 +151,13 @@ def test_fallback_scorer_maps_onto_toxicity():
 
 
 @pytest.mark.django_db
-def test_auto_uses_fallback_without_weights_and_the_check_warns(settings, tmp_path, capsys):
+def test_auto_uses_fallback_without_weights_and_the_check_warns(settings, tmp_path, capsys,
+                                                                embedded_model_copy):
+    # No weights at all: no detoxify checkpoint, and the embedded model's files
+    # are gone (with them, auto uses the embedded model: tests/scoring/test_embedded.py).
     settings.SCORER = "auto"
     settings.DETOXIFY_CHECKPOINT = ""
+    (embedded_model_copy / "tox_block_0.1.2_weights.npz").unlink()
     # An empty torch hub: no official weights cached.
     import os
 
