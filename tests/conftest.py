@@ -266,3 +266,31 @@ def big_branch(import_json):
     branch = list(Comment.objects.filter(thread__external_id="big")
                   .exclude(external_id="big-outside").order_by("path"))
     return branch[0], [c.pk for c in branch], Comment.objects.get(external_id="big-outside")
+
+
+# --- the v1 API (issue 15) ----------------------------------------------------------
+
+
+@pytest.fixture
+def api_key(db):
+    """Make an API key with these scopes; returns its secret."""
+    from moderation.api.keys import api_key_create
+
+    counter = {"n": 0}
+
+    def make(*scopes: str, **kwargs) -> str:
+        counter["n"] += 1
+        name = kwargs.pop("name", f"integration-{counter['n']}")
+        return api_key_create(name=name, scopes=scopes or ("read",), **kwargs).secret
+
+    return make
+
+
+@pytest.fixture
+def api(client, api_key):
+    """An ApiClient holding a key with every scope; `api.as_(scopes...)` for another."""
+    from tests.helpers import ApiClient
+
+    full = ApiClient(client, api_key("ingest", "read", "moderate", "analyze", name="full"))
+    full.as_ = lambda *scopes, **kw: ApiClient(client, api_key(*scopes, **kw) if scopes else None)
+    return full

@@ -701,3 +701,46 @@ def returns_within(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# --- the v1 API (issue 15) ----------------------------------------------------------
+
+
+class ApiClient:
+    """Django's test client speaking JSON to /api/v1/ with one API key."""
+
+    def __init__(self, client, secret: str | None) -> None:
+        self.client = client
+        self.secret = secret
+
+    def _headers(self, headers: dict | None) -> dict:
+        out = {"HTTP_AUTHORIZATION": f"Bearer {self.secret}"} if self.secret else {}
+        out.update(headers or {})
+        return out
+
+    def get(self, path: str, data: dict | None = None, **headers):
+        return self.client.get(_api_path(path), data, **self._headers(headers))
+
+    def post(self, path: str, body=None, **headers):
+        return self.client.post(_api_path(path), json.dumps(body), content_type="application/json",
+                                **self._headers(headers))
+
+    def patch(self, path: str, body=None, **headers):
+        return self.client.patch(_api_path(path), json.dumps(body),
+                                 content_type="application/json", **self._headers(headers))
+
+    def delete(self, path: str, **headers):
+        return self.client.delete(_api_path(path), **self._headers(headers))
+
+
+def _api_path(path: str) -> str:
+    return path if path.startswith("/") else f"/api/v1/{path}"
+
+
+def api_error(response) -> dict:
+    """The error envelope of a JSON error response (asserting its shape)."""
+    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message"} <= set(body["error"]), body
+    return body["error"]
