@@ -115,6 +115,7 @@ def comment_edit(request: HttpRequest, comment_id: int, payload: EditIn) -> dict
 def comment_delete(request: HttpRequest, comment_id: int) -> dict:
     comment = comment_get(comment_id=comment_id)
     comment_author_delete(comment=comment, note=f"via API key {request.auth.name}")
+    comment.refresh_from_db(fields=["state", "version", "needs_review", "source_state"])
     return _comment_out(comment)
 
 

@@ -41,10 +41,11 @@ def _cursor(path: str) -> str:
 
 def _path_of(cursor: str) -> str:
     try:
-        path = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        path = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ApiError(400, "after: not a cursor this API gave out", field="after") from None
-    if not path.isprintable():
+    if not path or not path.isprintable():
         raise ApiError(400, "after: not a cursor this API gave out", field="after")
     return path
 
