@@ -744,3 +744,30 @@ def api_error(response) -> dict:
     assert set(body) == {"error"}, body
     assert {"code", "message"} <= set(body["error"]), body
     return body["error"]
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick), for a server of this test run."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_json(base: str, method: str, path: str, *, key: str | None = None, body=None,
+              timeout: float = 30) -> tuple[int, dict]:
+    """One JSON request to a real server (HTTPS said by X-Forwarded-Proto): (status, body)."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method)
+    request.add_header("X-Forwarded-Proto", "https")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
