@@ -103,8 +103,12 @@ def comments_ingest(*, items: list[Any], batch: bool) -> list[ItemResult]:
         group = groups.setdefault(key, _Group(record=record))
         group.items.append(_Item(index, location, comment))
     authors: AuthorCache = {}
-    for group in groups.values():
-        _ingest_group(group, results, authors)
+    premoderated = sources_premoderated(sources={source for source, _ in groups})
+    # One commit for the request; each thread in a savepoint of its own (below),
+    # so that a thread that fails loses only its own items.
+    with transaction.atomic():
+        for group in groups.values():
+            _ingest_group(group, results, authors, premoderated[group.record.source])
     return results
 
 
@@ -144,7 +148,8 @@ def _error(where: str, reason: str, location: str) -> dict[str, Any]:
     return error
 
 
-def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache) -> None:
+def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache,
+                  premoderated: bool) -> None:
     record = group.record
     by_ext: dict[str, _Item] = {}
     for item in group.items:
@@ -176,43 +181,19 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
     if not by_ext:
         return
 
-    with transaction.atomic():
-        stored_thread = (
-            Thread.objects.select_for_update()
-            .filter(source=record.source, external_id=record.external_id).first()
-        )
-        before: dict[str, tuple] = {}
-        if stored_thread is not None:
-            _keep_stored_thread_fields(record, stored_thread)
-            for c in Comment.objects.filter(thread=stored_thread, external_id__in=list(by_ext)):
-                before[c.external_id] = _snapshot(c)
-                if c.source_state != AUTHOR_DELETED:
-                    continue
-                # Kept as deleted: the import would otherwise copy the item's "".
-                by_ext[c.external_id].comment.source_state = AUTHOR_DELETED
-                if c.body != by_ext[c.external_id].comment.body:
-                    item = by_ext.pop(c.external_id)
-                    results[item.index].error = {
-                        "code": "conflict",
-                        "message": f"{item.location}: comment #{c.pk} was deleted by its "
-                                   "author; it takes no more edits",
-                    }
-        record.comments = [item.comment for item in by_ext.values()]
-        if not record.comments:
-            return
-        try:
-            with transaction.atomic():
-                thread = thread_import_from_record(record=record, report=ImportReport(),
-                                                   path=ORIGIN, authors=authors)
-        except ImportFailure as exc:
-            for item in by_ext.values():
-                results[item.index].error = _error(exc.location, exc.reason, item.location)
-            return
-        stored = {c.external_id: c for c in Comment.objects.filter(
-            thread=thread, external_id__in=list(by_ext)).only(*COMMENT_RESULT_FIELDS)}
-    premoderated = sources_premoderated(sources=[record.source])[record.source]
+    try:
+        # The thread's savepoint: a failure here loses this thread's items only.
+        with transaction.atomic():
+            stored = _store_group(record, by_ext, results, authors)
+    except ImportFailure as exc:
+        for item in by_ext.values():
+            results[item.index].error = _error(exc.location, exc.reason, item.location)
+        return
+    if stored is None:
+        return
+    before, after = stored
     for ext, item in by_ext.items():
-        comment = stored[ext]
+        comment = after[ext]
         old = before.get(ext)
         status = "created" if old is None else (
             "unchanged" if old == _snapshot(comment) else "updated")
@@ -220,6 +201,44 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
             index=item.index, status=status, comment=comment,
             visible=is_visible(comment.state, premoderated=premoderated),
         )
+
+
+def _store_group(
+    record: ThreadRecord, by_ext: dict[str, _Item], results: list[ItemResult],
+    authors: AuthorCache,
+) -> tuple[dict[str, tuple], dict[str, Comment]] | None:
+    """Store the group's items; (their rows before, after) or None if none was left to store.
+
+    An edit of a comment its author deleted is refused (popped from `by_ext`).
+    """
+    stored_thread = (
+        Thread.objects.select_for_update()
+        .filter(source=record.source, external_id=record.external_id).first()
+    )
+    before: dict[str, tuple] = {}
+    if stored_thread is not None:
+        _keep_stored_thread_fields(record, stored_thread)
+        for c in Comment.objects.filter(thread=stored_thread, external_id__in=list(by_ext)):
+            before[c.external_id] = _snapshot(c)
+            if c.source_state != AUTHOR_DELETED:
+                continue
+            # Kept as deleted: the import would otherwise copy the item's "".
+            by_ext[c.external_id].comment.source_state = AUTHOR_DELETED
+            if c.body != by_ext[c.external_id].comment.body:
+                item = by_ext.pop(c.external_id)
+                results[item.index].error = {
+                    "code": "conflict",
+                    "message": f"{item.location}: comment #{c.pk} was deleted by its "
+                               "author; it takes no more edits",
+                }
+    record.comments = [item.comment for item in by_ext.values()]
+    if not record.comments:
+        return None
+    thread = thread_import_from_record(record=record, report=ImportReport(), path=ORIGIN,
+                                       authors=authors)
+    after = {c.external_id: c for c in Comment.objects.filter(
+        thread=thread, external_id__in=list(by_ext)).only(*COMMENT_RESULT_FIELDS)}
+    return before, after
 
 
 COMMENT_RESULT_FIELDS = ("id", "thread_id", "external_id", "state", "version", "parent_id",
