@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from moderation.decisions.states import AUTHOR_DELETED, is_visible
 from threads.importers import ImportFailure, InvalidRecord, ThreadRecord
@@ -35,6 +35,8 @@ from .selectors import sources_premoderated
 
 # What the API calls a request body's origin in an ImportFailure (no file here).
 ORIGIN = "request"
+# Tries of a thread's savepoint when a concurrent request inserted the same rows.
+CONFLICT_ATTEMPTS = 3
 THREAD_FIELDS = ("title", "url", "author", "published_at", "lead")
 
 
@@ -181,14 +183,22 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
     if not by_ext:
         return
 
-    try:
-        # The thread's savepoint: a failure here loses this thread's items only.
-        with transaction.atomic():
-            stored = _store_group(record, by_ext, results, authors)
-    except ImportFailure as exc:
-        for item in by_ext.values():
-            results[item.index].error = _error(exc.location, exc.reason, item.location)
-        return
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            # The thread's savepoint: a failure here loses this thread's items only.
+            with transaction.atomic():
+                stored = _store_group(record, by_ext, results, authors)
+            break
+        except ImportFailure as exc:
+            for item in by_ext.values():
+                results[item.index].error = _error(exc.location, exc.reason, item.location)
+            return
+        except IntegrityError:
+            # Another request created the same new thread, author or comment first
+            # (PostgreSQL; SQLite serialises writers): once it has committed, this
+            # thread's items are found as stored ones.
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
     if stored is None:
         return
     before, after = stored

@@ -161,3 +161,34 @@ def test_author_deletion_hides_for_good(api):
     comment = Comment.objects.get()
     assert (comment.source_state, comment.state) == (AUTHOR_DELETED, "hidden")
     assert Decision.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_creating_one_new_thread_both_land(api_key):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.helpers import ApiClient
+
+    secret = api_key("ingest")
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def send(n: int) -> None:
+        try:
+            barrier.wait(10)
+            response = ApiClient(Client(), secret).post("comments", {"comments": [
+                item(f"t{n}-{i}", thread="race") for i in range(20)]})
+            statuses.append((response.status_code, response.json()["counts"]["created"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [(200, 20)] * 4
+    assert Thread.objects.count() == 1 and Comment.objects.count() == 80
