@@ -192,3 +192,33 @@ def test_concurrent_requests_creating_one_new_thread_both_land(api_key):
         t.join()
     assert statuses == [(200, 20)] * 4
     assert Thread.objects.count() == 1 and Comment.objects.count() == 80
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_sqlite_database_is_a_503_to_retry_and_nothing_is_written(api_key):
+    from django.db import connection
+    from django.test import Client
+
+    from tests.helpers import ApiClient, row_lock_held
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write lock; PostgreSQL waits on the row instead")
+    from moderation.models import ApiKey
+
+    secret = api_key("ingest")
+    api_key("read", name="locked-row")
+
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("timeout")
+    options["timeout"] = 0.3
+    connection.close()
+    try:
+        with row_lock_held(ApiKey, ApiKey.objects.get(name="locked-row").pk,
+                           touch={"rate_limit": 5}):
+            response = ApiClient(Client(), secret).post("comments", item())
+    finally:
+        options["timeout"] = saved
+        connection.close()
+    assert response.status_code == 503
+    assert api_error(response)["code"] == "unavailable" and response["Retry-After"] == "2"
+    assert not Comment.objects.exists()
