@@ -146,3 +146,6 @@ def test_openapi_documents_the_ingest_body(client):
     schemas = body["components"]["schemas"]
     assert {"CommentIn", "CommentBatchIn", "ThreadIn", "AuthorIn", "ActionIn"} <= set(schemas)
     assert ingest["security"] == [{"ApiKeyAuth": []}]
+    error = ingest["responses"]["413"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/ErrorOut"}
+    assert "409" in body["paths"]["/api/v1/comments/{comment_id}/actions"]["post"]["responses"]
