@@ -131,6 +131,8 @@ def run_clients(clients: int, jobs: list[object], send: Callable[[Client, object
     if errors:
         print(f"  {len(errors)} request(s) failed, e.g. {errors[0]}")
     latencies.sort()
+    if not latencies:
+        raise SystemExit("every request failed")
     return {
         "comments": sent[0], "seconds": wall, "per_second": sent[0] / wall,
         "p50_ms": statistics.median(latencies) * 1000,

@@ -15,12 +15,13 @@ A comment its author deleted takes no more edits.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from moderation.decisions.states import AUTHOR_DELETED, is_visible
 from threads.importers import ImportFailure, InvalidRecord, ThreadRecord
@@ -106,11 +107,10 @@ def comments_ingest(*, items: list[Any], batch: bool) -> list[ItemResult]:
         group.items.append(_Item(index, location, comment))
     authors: AuthorCache = {}
     premoderated = sources_premoderated(sources={source for source, _ in groups})
-    # One commit for the request; each thread in a savepoint of its own (below),
-    # so that a thread that fails loses only its own items.
-    with transaction.atomic():
-        for group in groups.values():
-            _ingest_group(group, results, authors, premoderated[group.record.source])
+    # A transaction per thread (below): a request holds one thread's locks at a
+    # time, so two requests whose batches share threads cannot deadlock.
+    for group in groups.values():
+        _ingest_group(group, results, authors, premoderated[group.record.source])
     return results
 
 
@@ -185,7 +185,8 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
 
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
-            # The thread's savepoint: a failure here loses this thread's items only.
+            # The thread's transaction (a savepoint if the caller has one open): a
+            # failure here loses this thread's items only.
             with transaction.atomic():
                 stored = _store_group(record, by_ext, results, authors)
             break
@@ -193,12 +194,14 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
             for item in by_ext.values():
                 results[item.index].error = _error(exc.location, exc.reason, item.location)
             return
-        except IntegrityError:
-            # Another request created the same new thread, author or comment first
-            # (PostgreSQL; SQLite serialises writers): once it has committed, this
-            # thread's items are found as stored ones.
-            if attempt == CONFLICT_ATTEMPTS:
+        except (IntegrityError, OperationalError) as exc:
+            # Another request created the same new thread or comment first, or
+            # PostgreSQL chose this transaction as a deadlock's victim: once the
+            # other has committed, this thread's items are found as stored ones.
+            retry = isinstance(exc, IntegrityError) or _is_deadlock(exc)
+            if not retry or attempt == CONFLICT_ATTEMPTS:
                 raise
+            time.sleep(0.05 * attempt)
     if stored is None:
         return
     before, after = stored
@@ -211,6 +214,10 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
             index=item.index, status=status, comment=comment,
             visible=is_visible(comment.state, premoderated=premoderated),
         )
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
 def _store_group(

@@ -164,7 +164,7 @@ def test_author_deletion_hides_for_good(api):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_creating_one_new_thread_both_land(api_key):
+def test_concurrent_batches_over_the_same_new_threads_all_land(api_key):
     import threading
 
     from django.db import connection
@@ -179,8 +179,13 @@ def test_concurrent_requests_creating_one_new_thread_both_land(api_key):
     def send(n: int) -> None:
         try:
             barrier.wait(10)
+            # Each request meets the threads in another order (a deadlock with
+            # one transaction per request on PostgreSQL).
+            order = [(k + n) % 4 for k in range(4)] if n % 2 else [3 - k for k in range(4)]
             response = ApiClient(Client(), secret).post("comments", {"comments": [
-                item(f"t{n}-{i}", thread="race") for i in range(20)]})
+                item(f"t{n}-{i}", thread=f"race{k}",
+                     author={"external_id": f"u{(i + k) % 7}", "name": "R"})
+                for k in order for i in range(5)]})
             statuses.append((response.status_code, response.json()["counts"]["created"]))
         finally:
             connection.close()
@@ -191,7 +196,8 @@ def test_concurrent_requests_creating_one_new_thread_both_land(api_key):
     for t in threads:
         t.join()
     assert statuses == [(200, 20)] * 4
-    assert Thread.objects.count() == 1 and Comment.objects.count() == 80
+    assert Thread.objects.count() == 4 and Comment.objects.count() == 80
+    assert Author.objects.count() == 7
 
 
 @pytest.mark.django_db(transaction=True)
