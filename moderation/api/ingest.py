@@ -45,16 +45,15 @@ THREAD_FIELDS = ("title", "url", "author", "published_at", "lead")
 class ItemResult:
     index: int
     status: str = "error"  # created | updated | unchanged | error
-    comment: Comment | None = None
+    # The stored comment's id, external_id, thread, state, version (RESULT_FIELDS).
+    row: dict[str, Any] | None = None
     visible: bool | None = None
     error: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "status": self.status}
-        if self.comment is not None:
-            c = self.comment
-            out.update(id=c.pk, external_id=c.external_id, thread=c.thread_id, state=c.state,
-                       version=c.version, visible=self.visible)
+        if self.row is not None:
+            out.update(self.row, visible=self.visible)
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -206,13 +205,13 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
         return
     before, after = stored
     for ext, item in by_ext.items():
-        comment = after[ext]
+        row = after[ext]
         old = before.get(ext)
-        status = "created" if old is None else (
-            "unchanged" if old == _snapshot(comment) else "updated")
+        status = "created" if old is None else ("unchanged" if old == row else "updated")
         results[item.index] = ItemResult(
-            index=item.index, status=status, comment=comment,
-            visible=is_visible(comment.state, premoderated=premoderated),
+            index=item.index, status=status,
+            row={name: row[i] for i, name in enumerate(RESULT_FIELDS)},
+            visible=is_visible(row[RESULT_FIELDS.index("state")], premoderated=premoderated),
         )
 
 
@@ -223,29 +222,37 @@ def _is_deadlock(exc: OperationalError) -> bool:
 def _store_group(
     record: ThreadRecord, by_ext: dict[str, _Item], results: list[ItemResult],
     authors: AuthorCache,
-) -> tuple[dict[str, tuple], dict[str, Comment]] | None:
-    """Store the group's items; (their rows before, after) or None if none was left to store.
+) -> tuple[dict[str, tuple], dict[str, tuple]] | None:
+    """Store the group's items; their rows (SNAPSHOT_FIELDS) before and after, by external
+    id, or None if none was left to store.
 
     An edit of a comment its author deleted is refused (popped from `by_ext`).
+    Rows are read as tuples: model instances would cost more than the import.
     """
     stored_thread = (
         Thread.objects.select_for_update()
-        .filter(source=record.source, external_id=record.external_id).first()
+        .filter(source=record.source, external_id=record.external_id)
+        .values("id", *STORED_THREAD_FIELDS).first()
     )
     before: dict[str, tuple] = {}
     if stored_thread is not None:
         _keep_stored_thread_fields(record, stored_thread)
-        for c in Comment.objects.filter(thread=stored_thread, external_id__in=list(by_ext)):
-            before[c.external_id] = _snapshot(c)
-            if c.source_state != AUTHOR_DELETED:
-                continue
+        rows = Comment.objects.filter(thread_id=stored_thread["id"],
+                                      external_id__in=list(by_ext))
+        deleted = []
+        for row in rows.values_list(*SNAPSHOT_FIELDS):
+            before[row[EXTERNAL_ID]] = row
+            if row[SOURCE_STATE] == AUTHOR_DELETED:
+                deleted.append(row[EXTERNAL_ID])
+        for ext, pk, body in rows.filter(external_id__in=deleted).values_list(
+                "external_id", "id", "body"):
             # Kept as deleted: the import would otherwise copy the item's "".
-            by_ext[c.external_id].comment.source_state = AUTHOR_DELETED
-            if c.body != by_ext[c.external_id].comment.body:
-                item = by_ext.pop(c.external_id)
+            by_ext[ext].comment.source_state = AUTHOR_DELETED
+            if body != by_ext[ext].comment.body:
+                item = by_ext.pop(ext)
                 results[item.index].error = {
                     "code": "conflict",
-                    "message": f"{item.location}: comment #{c.pk} was deleted by its "
+                    "message": f"{item.location}: comment #{pk} was deleted by its "
                                "author; it takes no more edits",
                 }
     record.comments = [item.comment for item in by_ext.values()]
@@ -253,23 +260,23 @@ def _store_group(
         return None
     thread = thread_import_from_record(record=record, report=ImportReport(), path=ORIGIN,
                                        authors=authors)
-    after = {c.external_id: c for c in Comment.objects.filter(
-        thread=thread, external_id__in=list(by_ext)).only(*COMMENT_RESULT_FIELDS)}
+    after = {row[EXTERNAL_ID]: row for row in Comment.objects.filter(
+        thread=thread, external_id__in=list(by_ext)).values_list(*SNAPSHOT_FIELDS)}
     return before, after
 
 
-COMMENT_RESULT_FIELDS = ("id", "thread_id", "external_id", "state", "version", "parent_id",
-                         "author_name", "author_id", "created_at", "source_state")
+# What a result says of its comment (the first fields), then what tells an edit
+# from a request sent again.
+RESULT_FIELDS = ("id", "external_id", "thread", "state", "version")
+SNAPSHOT_FIELDS = ("id", "external_id", "thread_id", "state", "version", "parent_id",
+                   "author_name", "author_id", "created_at", "source_state")
+EXTERNAL_ID = SNAPSHOT_FIELDS.index("external_id")
+SOURCE_STATE = SNAPSHOT_FIELDS.index("source_state")
+STORED_THREAD_FIELDS = ("title", "url", "author_name", "published_at", "lead")
 
 
-def _snapshot(comment: Comment) -> tuple:
-    return tuple(getattr(comment, name) for name in COMMENT_RESULT_FIELDS)
-
-
-def _keep_stored_thread_fields(record: ThreadRecord, stored: Thread) -> None:
+def _keep_stored_thread_fields(record: ThreadRecord, stored: dict[str, Any]) -> None:
     """A field the item leaves out keeps its stored value (the API sends no `lead`)."""
-    stored_values = {"title": stored.title, "url": stored.url, "author": stored.author_name,
-                     "published_at": stored.published_at, "lead": stored.lead}
-    for name in THREAD_FIELDS:
-        if not getattr(record, name) and stored_values[name]:
-            setattr(record, name, stored_values[name])
+    for name, column in zip(THREAD_FIELDS, STORED_THREAD_FIELDS, strict=True):
+        if not getattr(record, name) and stored[column]:
+            setattr(record, name, stored[column])
