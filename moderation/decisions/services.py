@@ -173,7 +173,7 @@ def comment_undo(*, decision: Decision, actor: AbstractBaseUser) -> Decision:
 
 
 def comment_review_mark(*, comment: Comment | int, needs_review: bool,
-                        ml: MlContext) -> Decision | None:
+                        ml: MlContext, note: str = "") -> Decision | None:
     """The scoring policy puts a pending comment into the review queue or takes it out.
 
     A system decision, so the audit log shows why a comment entered the
@@ -191,7 +191,7 @@ def comment_review_mark(*, comment: Comment | int, needs_review: bool,
         locked.needs_review = needs_review
         action = Action.QUEUE if needs_review else Action.UNQUEUE
         decision = _record(locked, action=action, to_state=locked.state, actor=None,
-                           reason="", note="", ml=ml, extra_fields=["needs_review"])
+                           reason="", note=note, ml=ml, extra_fields=["needs_review"])
     _sync(comment, locked)
     return decision
 

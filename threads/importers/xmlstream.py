@@ -51,11 +51,11 @@ def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
         try:
             while chunk := stream.read(CHUNK):
                 parser.feed(chunk)
-                if root:
+                if root and depth:
                     yield from _complete(root[0], depth, final=False)
             parser.close()
             if root:
-                yield from _complete(root[0], depth, final=True)
+                yield from _complete(root[0], depth, final=True) if depth else root
         except ET.ParseError as exc:
             line, column = exc.position
             raise ImportFailure(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0005_branch_hide_job'),
+        ('moderation', '0006_score_explanations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
