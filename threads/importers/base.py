@@ -43,6 +43,9 @@ class CommentRecord:
     # Initial moderation state for comments the source already removed.
     state: str | None = None
     source_state: str = ""
+    # The source's own id for the commenter (the API sends it): identifies
+    # them across threads of the source when no e-mail is given. Hashed too.
+    author_external_id: str = ""
 
 
 @dataclass(slots=True)
