@@ -20,4 +20,6 @@ class ModerationConfig(AppConfig):
             _ensure_moderators_group, sender=self, dispatch_uid="moderation_moderators_group"
         )
         # Registers the system checks, the signal receivers and the Celery tasks.
+        from .events import receivers as event_receivers  # noqa: F401
+        from .events import tasks as event_tasks  # noqa: F401
         from .scoring import checks, receivers, tasks  # noqa: F401

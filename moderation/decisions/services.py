@@ -23,6 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from moderation.events.services import decision_event_record
 from moderation.models import Action, BranchHideJob, Decision, ReasonCode, ToxicityScore
 from threads.models import Comment
 from threads.selectors import comment_subtree
@@ -165,12 +166,13 @@ def comment_undo(*, decision: Decision, actor: AbstractBaseUser) -> Decision:
 
 
 def comment_review_mark(*, comment: Comment | int, needs_review: bool,
-                        ml: MlContext) -> Decision | None:
+                        ml: MlContext | None, note: str = "") -> Decision | None:
     """The scoring policy puts a pending comment into the review queue or takes it out.
 
     A system decision, so the audit log shows why a comment entered the
-    queue. Does nothing if the flag already has that value, if the comment
-    is no longer pending, or if a human already decided on this text.
+    queue (`note`: why, when it was not a score). Does nothing if the flag
+    already has that value, if the comment is no longer pending, or if a
+    human already decided on this text.
     """
     with transaction.atomic():
         locked = _lock(comment)
@@ -183,7 +185,7 @@ def comment_review_mark(*, comment: Comment | int, needs_review: bool,
         locked.needs_review = needs_review
         action = Action.QUEUE if needs_review else Action.UNQUEUE
         decision = _record(locked, action=action, to_state=locked.state, actor=None,
-                           reason="", note="", ml=ml, extra_fields=["needs_review"])
+                           reason="", note=note, ml=ml, extra_fields=["needs_review"])
     _sync(comment, locked)
     return decision
 
@@ -528,14 +530,14 @@ def _record(
     extra_fields: list[str] | None = None,
     job: BranchHideJob | None = None,
 ) -> Decision:
-    """Change the locked comment's state, bump its version, write the Decision."""
+    """Change the locked comment's state, bump its version, write the Decision and its event."""
     ml = ml or _current_ml(comment)
     from_state = comment.state
     seen_version = comment.version
     comment.state = to_state
     comment.version += 1
     comment.save(update_fields=["state", "version", "updated_at", *(extra_fields or [])])
-    return Decision.objects.create(
+    decision = Decision.objects.create(
         comment=comment,
         actor=actor,
         action=action,
@@ -551,3 +553,6 @@ def _record(
         threshold=ml.threshold,
         branch_job=job,
     )
+    # The outbox row, in this same transaction: the feed and webhooks carry it.
+    decision_event_record(comment=comment, decision=decision)
+    return decision
