@@ -43,13 +43,9 @@ def events_page(*, after: int = 0, limit: int = DEFAULT_PAGE,
     events = list(rows[: limit + 1])
     has_more = len(events) > limit
     events = events[:limit]
-    if events:
-        next_cursor = events[-1].position
-    elif types and not has_more:
-        # Nothing of these types: skip to the horizon, so the next read starts there.
-        next_cursor = max(after, horizon)
-    else:
-        next_cursor = after
+    # The last page so far ends at the horizon: a filtered read skips the
+    # other types' events up to it, so it is never read again.
+    next_cursor = events[-1].position if has_more else max(after, horizon)
     return EventPage(events=events, next_cursor=next_cursor, has_more=has_more,
                      threads=event_threads(events))
 
