@@ -460,3 +460,7 @@ class ToxicityScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Comment", ordering="comment")
     def comment_excerpt(self, obj: ToxicityScore) -> str:
         return f"{obj.comment.external_id}: {obj.comment_start}"
+
+
+# The integrations' admin (webhooks, the feed, reports): a module of its own.
+from . import admin_integrations  # noqa: E402, F401

@@ -235,3 +235,14 @@ def _act_url() -> str:
 def thousands(value: int | None) -> str:
     """12345 -> "12,345": job sizes are read at a glance."""
     return f"{value or 0:,}"
+
+
+@register.filter
+def report_reasons(reasons: dict | None) -> list[tuple[str, int]]:
+    """A report summary's reasons as (display name, count), most reported first."""
+    names = dict(ReasonCode.choices)
+    if not isinstance(reasons, dict):
+        return []
+    pairs = [(names.get(key, str(key)), count) for key, count in reasons.items()
+             if isinstance(count, int)]
+    return sorted(pairs, key=lambda pair: -pair[1])

@@ -87,7 +87,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
     if tab not in queue.TABS:
         return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
-    form = QueueFilterForm(request.GET)
+    form = QueueFilterForm(request.GET, default_sort=queue.DEFAULT_SORTS.get(tab, "score"))
     if not form.is_valid():
         return _invalid(form)
     sort = form.cleaned_data["sort"]
