@@ -123,6 +123,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # JSON errors and the body limits under API_PREFIX (moderation/api/errors.py).
+    "moderation.api.errors.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -360,6 +362,38 @@ PERSPECTIVE_BATCH_WAIT_MS = float(os.environ.get("PERSPECTIVE_BATCH_WAIT_MS", "5
 PERSPECTIVE_MAX_TEXT_CHARS = env_int("PERSPECTIVE_MAX_TEXT_CHARS", 20480, minimum=1)
 # Languages the active model is trusted with; others answer 400 as Perspective does.
 PERSPECTIVE_LANGUAGES = env_list("PERSPECTIVE_LANGUAGES", "en")
+
+# --- API (docs/api.md) ----------------------------------------------------------
+API_PREFIX = "/api/v1/"
+# A request body over this is refused with 413 (a batch of 1,000 typical comments is ~1 MB).
+API_MAX_REQUEST_BYTES = env_int("API_MAX_REQUEST_BYTES", 16 * 1024 * 1024, minimum=1024)
+# Comments per ingest request.
+API_MAX_BATCH = env_int("API_MAX_BATCH", 1000, minimum=1)
+# Requests a minute per key (a key's own rate_limit overrides it); 0: no limit.
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 6000)
+# Where the per-key counters live: Redis when API_RATE_LIMIT_REDIS_URL is set (shared
+# by all processes), else each process's memory (a limit per process).
+API_RATE_LIMIT_REDIS_URL = os.environ.get("API_RATE_LIMIT_REDIS_URL", "")
+API_RATE_LIMIT_CACHE = "api"
+# Comments per page of a thread's tree.
+API_TREE_PAGE_SIZE = env_int("API_TREE_PAGE_SIZE", 200, minimum=1)
+# A source without an IngestSource row: "post" (visible unless hidden) or "pre".
+API_DEFAULT_MODERATION = os.environ.get("API_DEFAULT_MODERATION", "post")
+if API_DEFAULT_MODERATION not in ("post", "pre"):
+    raise ImproperlyConfigured("API_DEFAULT_MODERATION must be post or pre")
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": API_RATE_LIMIT_REDIS_URL,
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        }
+        if API_RATE_LIMIT_REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"}
+    ),
+}
 
 LOGGING = {
     "version": 1,

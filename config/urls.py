@@ -1,9 +1,14 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from moderation.api.v1 import api as api_v1
+from moderation.api.v1 import not_found as api_v1_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("moderation/api/", include("moderation.api.urls")),
+    path("api/v1/", api_v1.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", api_v1_not_found),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("moderation.dashboard.urls")),
 ]

@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
@@ -26,10 +27,11 @@ from django.utils.text import Truncator
 
 from threads.models import Comment, Thread
 
+from .api.keys import ApiKeyError, api_key_create, api_key_revoke
 from .dashboard.queue import with_body_preview
 from .decisions.accounts import MODERATE_PERMISSION
 from .decisions.services import comments_bulk_action_apply
-from .models import Action, Decision, ReasonCode, ToxicityScore
+from .models import Action, ApiKey, ApiScope, Decision, IngestSource, ReasonCode, ToxicityScore
 from .scoring.base import describe_model_key
 from .scoring.labels import label_table
 from .scoring.pipeline import scoring_publish_batches
@@ -460,6 +462,86 @@ class ToxicityScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Comment", ordering="comment")
     def comment_excerpt(self, obj: ToxicityScore) -> str:
         return f"{obj.comment.external_id}: {obj.comment_start}"
+
+
+# --- API (issue 15): keys and each source's moderation mode ----------------------------
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiScope.choices,
+                                       widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "actor", "rate_limit"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made here or by `create_api_key`; the key is shown once, on the page after Save."""
+
+    list_display = ["name", "prefix", "scope_list", "actor", "created_at", "last_used_at",
+                    "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+    readonly_fields = ["prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "prefix", "scopes", "actor", "rate_limit", "created_at", "last_used_at",
+              "revoked_at"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: ApiKey) -> str:
+        return ", ".join(key.scopes)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+            kwargs["fields"] = ApiKeyAddForm.Meta.fields
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ApiKeyAddForm.Meta.fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [*self.readonly_fields, "name"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            created = api_key_create(
+                name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+                actor=form.cleaned_data.get("actor"),
+                rate_limit=form.cleaned_data.get("rate_limit"),
+            )
+        except ApiKeyError as exc:
+            raise ValidationError(str(exc)) from exc
+        obj.pk = created.key.pk
+        request._new_api_key_secret = created.secret  # noqa: SLF001 - read by response_add
+
+    def response_add(self, request, obj, post_url_continue=None):
+        from django.template.response import TemplateResponse
+
+        return TemplateResponse(request, "admin/moderation/apikey/created.html", {
+            **self.admin_site.each_context(request),
+            "title": f"API key {obj.name} created",
+            "key": ApiKey.objects.get(pk=obj.pk),
+            "secret": request._new_api_key_secret,  # noqa: SLF001
+            "opts": self.model._meta,
+        })
+
+    @admin.action(description="Revoke the selected keys (they answer 401 from now on)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            api_key_revoke(key=key)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(IngestSource)
+class IngestSourceAdmin(admin.ModelAdmin):
+    list_display = ["source", "moderation", "updated_at"]
+    list_editable = ["moderation"]
 
 
 # The integrations' admin (webhooks, the feed, reports): a module of its own.

@@ -32,6 +32,8 @@ class Action(models.TextChoices):
     QUEUE = "queue", "Entered review queue"
     UNQUEUE = "unqueue", "Left review queue"
     UNDO = "undo", "Undo"
+    # System-only: the site told us (API) that the comment's author deleted it.
+    AUTHOR_DELETE = "author_delete", "Deleted by its author"
 
 
 class ToxicityScore(models.Model):
@@ -403,3 +405,79 @@ class ModeratorLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attribute}={self.value} (model {self.model_score:.3f})"
+
+# --- API (issue 15): keys for the integrations, and each source's moderation mode ---------
+
+
+class ApiScope(models.TextChoices):
+    """What an API key may do; docs/api.md lists the endpoints of each."""
+
+    INGEST = "ingest", "Ingest: send, edit and delete comments"
+    READ = "read", "Read: comments, threads, decisions"
+    MODERATE = "moderate", "Moderate: act on comments"
+    ANALYZE = "analyze", "Analyze: score text (Perspective-compatible)"
+
+
+class ApiKey(models.Model):
+    """One integration's key. Only a SHA-256 of the key is stored; the key is shown once.
+
+    Keys are 256 random bits, so a fast hash is as safe as a slow one here
+    and costs nothing per request. `actor` is whom the key's moderation
+    decisions are recorded as (a service account unless given).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    # The key's first characters, to recognise it in admin and logs.
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list, help_text="Any of: ingest, read, moderate, analyze.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="api_keys",
+        help_text="Decisions made with this key are recorded as this user.",
+    )
+    rate_limit = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Requests per minute; empty: the API_RATE_LIMIT setting.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class IngestSource(models.Model):
+    """How comments of one source (the `source` of their thread) are published on the site.
+
+    Post-moderation (the default for a source without a row): a comment is
+    visible unless hidden. Pre-moderation: a new comment is not visible until
+    a moderator approves it.
+    """
+
+    class Moderation(models.TextChoices):
+        POST = "post", "Post-moderation: visible unless hidden"
+        PRE = "pre", "Pre-moderation: visible once approved"
+
+    source = models.CharField(max_length=32, unique=True)
+    moderation = models.CharField(max_length=4, choices=Moderation.choices,
+                                  default=Moderation.POST)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source"]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.get_moderation_display()}"

@@ -318,3 +318,73 @@ def webhook_worker(webhook_queue, tmp_path):
     worker.wait_for_log("ready.")
     yield worker
     worker.stop()
+
+# --- the v1 API (issue 15) ----------------------------------------------------------
+
+
+@pytest.fixture
+def api_key(db):
+    """Make an API key with these scopes; returns its secret."""
+    from moderation.api.keys import api_key_create
+
+    counter = {"n": 0}
+
+    def make(*scopes: str, **kwargs) -> str:
+        counter["n"] += 1
+        name = kwargs.pop("name", f"integration-{counter['n']}")
+        return api_key_create(name=name, scopes=scopes or ("read",), **kwargs).secret
+
+    return make
+
+
+@pytest.fixture
+def api(client, api_key):
+    """An ApiClient holding a key with every scope; `api.as_(scopes...)` for another."""
+    from tests.helpers import ApiClient
+
+    full = ApiClient(client, api_key("ingest", "read", "moderate", "analyze", name="full"))
+    full.as_ = lambda *scopes, **kw: ApiClient(client, api_key(*scopes, **kw) if scopes else None)
+    return full
+
+
+# The real Redis database of the API's end-to-end tests (queues of their own in it).
+API_BROKER = os.environ.get("TEST_API_BROKER", "redis://127.0.0.1:6379/8")
+
+
+@dataclass
+class ApiServer:
+    base: str
+    env: dict[str, str]
+    key: str  # ingest, read and moderate
+    worker: CeleryWorker
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory):
+    """The documented production set-up on a fresh SQLite: real gunicorn, a real Celery
+    worker (the offline fallback scorer) on its own queue of the real Redis, and an API
+    key made by `create_api_key`."""
+    import redis
+
+    from tests.helpers import free_port
+
+    directory = tmp_path_factory.mktemp("api")
+    queue = f"tk-api-{uuid.uuid4().hex[:10]}"
+    env = production_environment(directory, CELERY_BROKER_URL=API_BROKER,
+                                 CELERY_TASK_DEFAULT_QUEUE=queue, SCORER="fallback",
+                                 SCORING_AUTO_ENQUEUE="1")
+    assert manage(env, "migrate", "--no-input", "-v0").returncode == 0
+    made = manage(env, "create_api_key", "site", "--scope", "ingest,read,moderate")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    worker = CeleryWorker(queue, env, directory / "worker.log")
+    worker.start()
+    port = free_port()
+    server = gunicorn_start(env, port)
+    try:
+        worker.wait_for_log("ready.")
+        yield ApiServer(f"http://127.0.0.1:{port}", env, key, worker)
+    finally:
+        process_stop(server)
+        worker.stop()
+        redis.Redis.from_url(API_BROKER).delete(queue, f"{queue}.unacked")

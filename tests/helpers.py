@@ -803,3 +803,72 @@ class WebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+# --- the v1 API (issue 15) ----------------------------------------------------------
+
+
+class ApiClient:
+    """Django's test client speaking JSON to /api/v1/ with one API key."""
+
+    def __init__(self, client, secret: str | None) -> None:
+        self.client = client
+        self.secret = secret
+
+    def _headers(self, headers: dict | None) -> dict:
+        out = {"HTTP_AUTHORIZATION": f"Bearer {self.secret}"} if self.secret else {}
+        out.update(headers or {})
+        return out
+
+    def get(self, path: str, data: dict | None = None, **headers):
+        return self.client.get(_api_path(path), data, **self._headers(headers))
+
+    def post(self, path: str, body=None, **headers):
+        return self.client.post(_api_path(path), json.dumps(body), content_type="application/json",
+                                **self._headers(headers))
+
+    def patch(self, path: str, body=None, **headers):
+        return self.client.patch(_api_path(path), json.dumps(body),
+                                 content_type="application/json", **self._headers(headers))
+
+    def delete(self, path: str, **headers):
+        return self.client.delete(_api_path(path), **self._headers(headers))
+
+
+def _api_path(path: str) -> str:
+    return path if path.startswith("/") else f"/api/v1/{path}"
+
+
+def api_error(response) -> dict:
+    """The error envelope of a JSON error response (asserting its shape)."""
+    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message"} <= set(body["error"]), body
+    return body["error"]
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick), for a server of this test run."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_json(base: str, method: str, path: str, *, key: str | None = None, body=None,
+              timeout: float = 30) -> tuple[int, dict]:
+    """One JSON request to a real server (HTTPS said by X-Forwarded-Proto): (status, body)."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method)
+    request.add_header("X-Forwarded-Proto", "https")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")

@@ -40,7 +40,8 @@ class Author(models.Model):
     """A commenter, recognised across threads without storing who they are.
 
     `identity` is a salted hash of the e-mail address when the source gives
-    one, else of the source and display name. No e-mail or IP is ever stored.
+    one, else of the source and its id for the commenter (the API), else of
+    the source and display name. No e-mail or IP is ever stored.
     """
 
     identity = models.CharField(max_length=64, unique=True)

@@ -483,6 +483,8 @@ def _authors_for(
     for comment in record.comments:
         if comment.author_email:
             key: tuple[str, ...] = ("email", comment.author_email.strip().lower())
+        elif comment.author_external_id:
+            key = ("id", record.source, comment.author_external_id)
         elif comment.author:
             key = ("name", record.source, comment.author)
         else:
@@ -589,3 +591,54 @@ def _apply_changes(
             setattr(comment, name, value)
             changed.add(name)
     return changed
+
+
+# --- API (issue 15): the author edited a comment on the site ---------------------------
+
+
+class StaleEdit(Exception):
+    """The comment changed since the caller read it (its version moved)."""
+
+    def __init__(self, comment: Comment, expected_version: int) -> None:
+        self.comment = comment
+        self.expected_version = expected_version
+        super().__init__(
+            f"comment #{comment.pk} changed since you read it (version {expected_version}, "
+            f"now {comment.version})"
+        )
+
+
+def comment_body_edit(
+    *, comment: Comment, body: str, expected_version: int | None = None
+) -> Comment:
+    """New text for a comment: checked by the importers' record rules, a new version,
+    and `comments_changed` so that it is scored again (as a re-import's edit is).
+
+    Raises django.core.exceptions.ValidationError for a body the rules refuse,
+    StaleEdit when `expected_version` is given and no longer current. The
+    same text again changes nothing.
+    """
+    from django.core.exceptions import ValidationError
+
+    from .importers.validate import comment_problem
+
+    problem = comment_problem(
+        CommentRecord(external_id=comment.external_id, parent_id=None, body=body,
+                      location="body")
+    )
+    if problem:
+        raise ValidationError(problem)
+    with transaction.atomic():
+        locked = Comment.objects.select_for_update().get(pk=comment.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise StaleEdit(locked, expected_version)
+        if locked.body == body:
+            return locked
+        locked.body = body
+        # The source's markup was of the old text.
+        locked.body_html = ""
+        locked.content_hash = content_hash(body)
+        locked.version += 1
+        locked.save(update_fields=["body", "body_html", "content_hash", "version", "updated_at"])
+        comments_changed.send(sender=Comment, comment_ids=[locked.pk])
+    return locked

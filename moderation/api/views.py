@@ -1,104 +1,94 @@
-"""A small JSON API over the decision services, for scripts and the 403 contract.
+"""The session API: the moderator's own login (session + CSRF) instead of an API key.
 
 POST /moderation/api/comments/<id>/<action>/ with form fields `reason`, `note`
-and `expected_version`; `action` is one of the moderator actions (approve,
-flag, hide, restore, hide_branch), validated by the same form as the
-dashboard's. 200 with the decisions; 202 with a job and the URL to poll
-(GET /moderation/api/branch-jobs/<id>/) for a `hide_branch` over
-BRANCH_HIDE_SYNC_MAX comments, which a worker finishes in the background;
-400 for an illegal transition or bad input (naming the parameter); 403
-without `moderation.moderate_comment`; 404 for an unknown comment or action;
-409 when the comment changed since the moderator saw it.
+and `expected_version`. The same code path as POST /api/v1/comments/<id>/actions
+(moderation/api/actions.py) and the same answers: 200 with the comment and the
+decisions; 202 with a job to poll (GET /moderation/api/branch-jobs/<id>/) for a
+`hide_branch` over BRANCH_HIDE_SYNC_MAX comments; every error the JSON
+envelope of docs/api.md: 400 for an illegal transition or bad input (naming
+the field), 403 without `moderation.moderate_comment`, 404 for an unknown
+comment or action, 405 for another method, 409 (naming who acted) when the
+comment changed since the moderator saw it.
 """
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from moderation.decisions.forms import ModerationActionForm, form_errors_text
 from moderation.decisions.permissions import moderator_required
 from moderation.decisions.selectors import branch_job_get
-from moderation.decisions.services import StaleDecision, comments_bulk_action_apply
 from moderation.decisions.states import MODERATOR_ACTIONS
-from moderation.models import BranchHideJob, Decision
+from moderation.models import BranchHideJob
 from threads.models import Comment
 
-
-def _decision_json(decision: Decision) -> dict:
-    return {
-        "id": decision.pk,
-        "comment": decision.comment_id,
-        "action": decision.action,
-        "from_state": decision.from_state,
-        "to_state": decision.to_state,
-        "reason": decision.reason,
-        "created_at": decision.created_at.isoformat(),
-    }
+from .actions import comment_action_request
+from .errors import ApiError, error_response
+from .selectors import sources_premoderated
+from .serialize import comment_json, decision_json, job_json
 
 
-def _job_json(job: BranchHideJob) -> dict:
-    return {
-        "id": job.pk,
-        "kind": job.kind,
-        "comment": job.root_id,
-        "state": job.state,
-        "total": job.total,
-        "done": job.done,
-        "changed": job.changed,
-        "error": job.error,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "url": reverse("moderation_api:branch-job", args=[job.pk]),
-    }
+def _json_errors(view):
+    """Refusals as the API's error envelope (a 403 and 405 included)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            response = view(request, *args, **kwargs)
+        except ApiError as exc:
+            return exc.response()
+        except PermissionDenied as exc:
+            return error_response(403, str(exc) or "forbidden")
+        if response.status_code == 405:
+            return error_response(405, f"{request.method} is not allowed here",
+                                  headers={"Allow": response.get("Allow", "")})
+        return response
+
+    return wrapper
+
+
+def _job_url(job: BranchHideJob) -> str:
+    return reverse("moderation_api:branch-job", args=[job.pk])
 
 
 # The permission check comes first: a non-moderator gets 403 whatever the method.
+@_json_errors
 @moderator_required(redirect_anonymous=False)
 @require_POST
 def comment_action(request: HttpRequest, comment_id: int, action: str) -> JsonResponse:
     if action not in MODERATOR_ACTIONS:
-        return JsonResponse({"error": f"unknown action {action!r}"}, status=404)
-    comment = get_object_or_404(Comment, pk=comment_id)
-    form = ModerationActionForm({
-        "action": action,
-        "comment": [str(comment.pk)],
-        "reason": request.POST.get("reason", ""),
-        "note": request.POST.get("note", ""),
-        "version": request.POST.get("expected_version", ""),
-    })
-    if not form.is_valid():
-        return JsonResponse({"error": form_errors_text(form)}, status=400)
-    data = form.cleaned_data
-    result = comments_bulk_action_apply(
-        comment_ids=[comment.pk], action=action, actor=request.user, reason=data["reason"],
-        note=data["note"], expected_versions=data["versions"],
+        raise ApiError(404, f"unknown action {action!r}")
+    comment = Comment.objects.select_related("thread").filter(pk=comment_id).first()
+    if comment is None:
+        raise ApiError(404, f"no comment #{comment_id}")
+    outcome = comment_action_request(
+        data={"action": action, "reason": request.POST.get("reason", ""),
+              "note": request.POST.get("note", ""),
+              "expected_version": request.POST.get("expected_version") or None},
+        comment_id=comment.pk, actor=request.user,
     )
-    for refusal in result.refused:
-        if isinstance(refusal, StaleDecision):
-            return JsonResponse(
-                {"error": str(refusal), "version": refusal.comment.version,
-                 "state": refusal.comment.state},
-                status=409,
-            )
-        return JsonResponse({"error": str(refusal)}, status=400)
-    comment.refresh_from_db(fields=["state", "version"])
+    comment.refresh_from_db(fields=["state", "version", "needs_review", "source_state"])
+    premoderated = sources_premoderated(sources=[comment.thread.source])[comment.thread.source]
     body = {
         "comment": comment.pk,
         "state": comment.state,
         "version": comment.version,
-        "decisions": [_decision_json(d) for d in result.decisions],
+        "visible": comment_json(comment, premoderated=premoderated)["visible"],
+        "decisions": [decision_json(d) for d in outcome.decisions],
     }
-    if result.jobs:
+    if outcome.jobs:
         # The comment itself is hidden already; its replies follow in the background.
-        (job,) = result.jobs
-        return JsonResponse({**body, "job": _job_json(job)}, status=202,
-                            headers={"Location": _job_json(job)["url"]})
+        (job,) = outcome.jobs
+        return JsonResponse({**body, "job": job_json(job, url=_job_url(job))}, status=202,
+                            headers={"Location": _job_url(job)})
     return JsonResponse(body)
 
 
+@_json_errors
 @moderator_required(redirect_anonymous=False)
 @require_GET
 def branch_job(request: HttpRequest, job_id: int) -> JsonResponse:
@@ -106,5 +96,5 @@ def branch_job(request: HttpRequest, job_id: int) -> JsonResponse:
     try:
         job = branch_job_get(job_id=job_id)
     except BranchHideJob.DoesNotExist:
-        return JsonResponse({"error": f"no branch job #{job_id}"}, status=404)
-    return JsonResponse(_job_json(job))
+        raise ApiError(404, f"no branch job #{job_id}") from None
+    return JsonResponse(job_json(job, url=_job_url(job)))

@@ -23,13 +23,20 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from moderation.events.services import decision_event_record
 from moderation.models import Action, BranchHideJob, Decision, ReasonCode, ToxicityScore
 from threads.models import Comment
 from threads.selectors import comment_subtree
 
+from .events import decision_event_record
 from .selectors import branch_jobs_stalled
-from .states import HIDE_BRANCH, TRANSITIONS, UNDOABLE, State
+from .states import (
+    AUTHOR_DELETED,
+    HIDE_BRANCH,
+    SHOWING_ACTIONS,
+    TRANSITIONS,
+    UNDOABLE,
+    State,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +146,7 @@ def comment_action_apply(
         to_state = TRANSITIONS[action].get(locked.state)
         if to_state is None:
             raise IllegalTransition(locked, action)
+        _check_not_author_deleted(locked, action)
         decision = _record(locked, action=action, to_state=to_state, actor=actor,
                            reason=reason, note=note, ml=ml)
     _sync(comment, locked)
@@ -555,4 +563,36 @@ def _record(
     )
     # The outbox row, in this same transaction: the feed and webhooks carry it.
     decision_event_record(comment=comment, decision=decision)
+    return decision
+
+
+# --- API (issue 15): the author deleted the comment on the site ------------------------
+
+
+def _check_not_author_deleted(comment: Comment, action: str) -> None:
+    if comment.source_state == AUTHOR_DELETED and action in SHOWING_ACTIONS:
+        raise ModerationError(
+            f"cannot {action} comment #{comment.pk}: its author deleted it",
+            comment_id=comment.pk,
+        )
+
+
+def comment_author_delete(*, comment: Comment | int, note: str = "") -> Decision | None:
+    """The comment's author deleted it on the site: hide it for good, out of the queue.
+
+    A system decision (`author_delete`) records it; approve and restore are
+    refused from then on (`_check_not_author_deleted`), so no moderator puts
+    it back up against its author's wish. Deleting twice changes nothing
+    (returns None).
+    """
+    with transaction.atomic():
+        locked = _lock(comment)
+        if locked.source_state == AUTHOR_DELETED:
+            return None
+        locked.source_state = AUTHOR_DELETED
+        locked.needs_review = False
+        decision = _record(locked, action=Action.AUTHOR_DELETE, to_state=State.HIDDEN,
+                           actor=None, reason="", note=note, ml=None,
+                           extra_fields=["source_state", "needs_review"])
+    _sync(comment, locked)
     return decision

@@ -43,3 +43,22 @@ REASONED_ACTIONS = (Action.FLAG, Action.HIDE, HIDE_BRANCH)
 
 # What a moderator can take back with comment_undo (an undo can be undone too).
 UNDOABLE = (Action.APPROVE, Action.FLAG, Action.HIDE, Action.RESTORE, Action.UNDO)
+
+# --- API (issue 15): what the site shows --------------------------------------------
+
+# `source_state` of a comment its author deleted on the site (the API's DELETE).
+AUTHOR_DELETED = "deleted-by-author"
+# Actions that would show an author-deleted comment again: refused.
+SHOWING_ACTIONS = (Action.APPROVE, Action.RESTORE)
+
+
+def is_visible(state: str, *, premoderated: bool) -> bool:
+    """Whether the site shows a comment in this state.
+
+    Post-moderation: everything but hidden (a flagged comment stays up while
+    someone looks again). Pre-moderation: only what a moderator approved.
+    The one rule; the API's answers and events all say `visible` through it.
+    """
+    if premoderated:
+        return state == State.APPROVED
+    return state != State.HIDDEN

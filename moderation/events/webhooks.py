@@ -44,10 +44,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from moderation.decisions.events import events_sequence_all
 from moderation.models import Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 from .selectors import event_json, event_threads, feed_horizon
-from .services import events_sequence_all
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,8 @@ def webhook_post(*, target: Target, headers: dict[str, str], body: bytes) -> Pos
     conn = cls(target, timeout=min(settings.WEBHOOK_CONNECT_TIMEOUT, total))
     # A receiver that trickles its answer a byte at a time never trips a
     # per-read timeout: the deadline closes the socket under it.
-    killer = threading.Timer(total, _abort, args=(conn,))
+    expired = threading.Event()
+    killer = threading.Timer(total, _abort, args=(conn, expired))
     killer.daemon = True
     killer.start()
     status, error, excerpt = None, "", ""
@@ -232,10 +233,14 @@ def webhook_post(*, target: Target, headers: dict[str, str], body: bytes) -> Pos
     finally:
         killer.cancel()
         conn.close()
+    if expired.is_set():
+        # Whatever was read before the deadline cut it is not an answer.
+        status, error = None, f"no answer within {total:g} s"
     return PostResult(status, error[:500], excerpt, int((time.monotonic() - started) * 1000))
 
 
-def _abort(conn: http.client.HTTPConnection) -> None:
+def _abort(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    expired.set()
     sock = conn.sock
     if sock is not None:
         with contextlib.suppress(OSError):

@@ -21,12 +21,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from moderation.decisions.events import report_event_record
 from moderation.decisions.services import (
     ModerationError,
     comment_action_apply,
     comment_review_mark,
 )
-from moderation.events.services import report_event_record
 from moderation.models import Action, CommentReport, CommentReportSummary, Decision, ReasonCode
 from threads.models import Comment
 

@@ -40,9 +40,10 @@ def test_api_status_codes_for_refusals(client, comment, moderator):
     client.post(url(comment), {"expected_version": 1})
     stale = client.post(url(comment, "approve"), {"expected_version": 1})
     assert stale.status_code == 409
-    assert f"{moderator.username} hide it" in stale.json()["error"]
+    assert f"{moderator.username} hide it" in stale.json()["error"]["message"]
+    assert stale.json()["error"]["acted_by"] == moderator.username
     illegal = client.post(url(comment, "flag"), {"expected_version": 2})
-    assert illegal.status_code == 400 and "cannot flag" in illegal.json()["error"]
+    assert illegal.status_code == 400 and "cannot flag" in illegal.json()["error"]["message"]
     assert client.post(url(comment, "approve"), {"expected_version": "two"}).status_code == 400
     assert client.post(url(comment, "restore"), {"reason": "rude"}).status_code == 400
     assert client.post(url(comment, "delete")).status_code == 404
@@ -66,7 +67,7 @@ def test_api_bad_version_is_a_400_naming_the_parameter(client, comment, moderato
     for bad in ("²", "-1", "1.5"):
         response = client.post(url(comment), {"expected_version": bad})
         assert response.status_code == 400
-        assert response.json()["error"].startswith("version:")
+        assert response.json()["error"]["field"] == "expected_version"
     assert not Decision.objects.exists()
 
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 
+from moderation.decisions.events import events_sequence, events_sequence_all
 from moderation.decisions.services import (
     MlContext,
     comment_action_apply,
@@ -14,7 +15,6 @@ from moderation.decisions.services import (
     comments_bulk_action_apply,
 )
 from moderation.events.selectors import event_json, event_threads, events_page, feed_horizon
-from moderation.events.services import events_sequence, events_sequence_all
 from moderation.models import Event, EventType
 from tests.helpers import CommentFactory, ModeratorFactory
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from moderation.decisions.events import events_sequence_all
 from moderation.decisions.services import comment_action_apply
-from moderation.events.services import events_sequence_all
 from moderation.models import CommentReport, Decision, Event, EventType
 from moderation.reports.selectors import reported_comments
 from moderation.reports.services import ReportError, comment_report_add
-from threads.models import Comment
 from tests.helpers import CommentFactory
+from threads.models import Comment
 
 pytestmark = pytest.mark.django_db
 

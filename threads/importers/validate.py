@@ -66,6 +66,7 @@ def _column_limits() -> tuple[dict[str, int], dict[str, int]]:
         # A parent is named by its external id.
         "parent_id": length(Comment, "external_id"),
         "author": min(length(Comment, "author_name"), length(Author, "name")),
+        "author_external_id": length(Comment, "external_id"),
         "source_state": length(Comment, "source_state"),
     }
     return thread, comment
@@ -103,6 +104,11 @@ def validated(
         yield item
 
 
+def comment_problem(comment: CommentRecord) -> str:
+    """Why this one comment cannot be stored ("" when it can): the rules above, for an edit."""
+    return _comment_problem(comment, limits())
+
+
 def _thread_problem(record: ThreadRecord, bounds: Limits) -> str:
     for name in ("source", "external_id", "title", "url", "author", "lead"):
         problem = _text_problem(name, getattr(record, name), bounds.thread.get(name))
@@ -113,8 +119,8 @@ def _thread_problem(record: ThreadRecord, bounds: Limits) -> str:
 
 def _comment_problem(comment: CommentRecord, bounds: Limits) -> str:
     for name in (
-        "external_id", "parent_id", "author", "author_email", "body", "body_html",
-        "source_state",
+        "external_id", "parent_id", "author", "author_email", "author_external_id", "body",
+        "body_html", "source_state",
     ):
         problem = _text_problem(name, getattr(comment, name), bounds.comment.get(name))
         if problem:

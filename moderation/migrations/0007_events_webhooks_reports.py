@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0005_branch_hide_job'),
+        ('moderation', '0006_api_keys'),
         ('threads', '0002_comment_queue_sort_indexes'),
     ]
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
+from django.dispatch import Signal
 from django.utils import timezone
 
 from moderation.models import (
@@ -29,10 +31,16 @@ from moderation.models import (
     Event,
     EventSequencer,
     EventType,
+    IngestSource,
 )
-from threads.models import Comment
+from threads.models import Comment, Thread
+
+from .states import is_visible
 
 logger = logging.getLogger(__name__)
+
+# Sent once after a transaction that wrote events commits (the webhook fan-out listens).
+events_committed = Signal()
 
 # Events given positions per sequencing transaction (it holds the sequencer
 # row lock meanwhile; the next call continues).
@@ -46,12 +54,20 @@ _DECISION_TYPES = {
 }
 
 
-def comment_visible(*, state: str) -> bool:
-    """Whether the site shows a comment in this state (post-moderation: unless hidden)."""
-    return state != Comment.State.HIDDEN
+def _premoderated(thread_ids: set[int]) -> dict[int, bool]:
+    """thread id -> whether its source is pre-moderated (IngestSource, else the default)."""
+    mode = IngestSource.objects.filter(source=OuterRef("source")).values("moderation")[:1]
+    default = settings.API_DEFAULT_MODERATION
+    return {
+        pk: (mode or default) == IngestSource.Moderation.PRE
+        for pk, mode in Thread.objects.filter(pk__in=thread_ids)
+        .annotate(mode=Subquery(mode)).values_list("pk", "mode")
+    }
 
 
-def _comment_data(comment: Comment) -> dict:
+def _comment_data(comment: Comment, premoderated: bool | None = None) -> dict:
+    if premoderated is None:
+        premoderated = _premoderated({comment.thread_id}).get(comment.thread_id, False)
     return {
         "id": comment.pk,
         "external_id": comment.external_id,
@@ -59,7 +75,7 @@ def _comment_data(comment: Comment) -> dict:
         "state": comment.state,
         "version": comment.version,
         "needs_review": comment.needs_review,
-        "visible": comment_visible(state=comment.state),
+        "visible": is_visible(comment.state, premoderated=premoderated),
     }
 
 
@@ -95,10 +111,13 @@ def comments_imported_event_record(*, comment_ids: Sequence[int]) -> int:
         rows = (Comment.objects.filter(pk__in=chunk)
                 .only("pk", "external_id", "thread_id", "state", "version", "needs_review")
                 .order_by("pk"))
+        rows = list(rows)
+        modes = _premoderated({comment.thread_id for comment in rows})
         events = [
             Event(type=EventType.IMPORTED if comment.version == 1 else EventType.EDITED,
                   comment_id=comment.pk,
-                  data={"comment": _comment_data(comment), "origin": "import"})
+                  data={"comment": _comment_data(comment, modes.get(comment.thread_id, False)),
+                        "origin": "import"})
             for comment in rows
         ]
         written += len(_create(events))
@@ -142,9 +161,7 @@ def _notify_on_commit() -> None:
 
 
 def _notify() -> None:
-    from .tasks import webhooks_fanout_send
-
-    webhooks_fanout_send()
+    events_committed.send(sender=Event)
 
 
 def events_sequence(*, limit: int = SEQUENCE_CHUNK) -> int:

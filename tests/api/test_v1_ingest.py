@@ -1,0 +1,163 @@
+"""POST/PATCH/DELETE /api/v1/comments: the site sends, edits and deletes comments."""
+
+import pytest
+from django.core.cache import caches
+
+from moderation.decisions.states import AUTHOR_DELETED
+from moderation.models import Action, Decision, IngestSource
+from tests.helpers import api_error
+from threads.models import Author, Comment, Thread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    caches["api"].clear()
+
+
+def item(ext="c1", body="A fair point about the article.", thread="a1", **extra):
+    return {"source": "mysite", "thread": {"external_id": thread, "title": "Article",
+                                           "url": "https://example.org/a1"},
+            "external_id": ext, "body": body, **extra}
+
+
+def test_one_comment_is_created_then_unchanged_then_edited(api):
+    created = api.post("comments", item(author={"external_id": "u7", "name": "Ann",
+                                                "email": "Ann@Example.org"}))
+    assert created.status_code == 201
+    body = created.json()
+    assert (body["status"], body["state"], body["version"], body["visible"]) == \
+        ("created", "pending", 1, True)
+    comment = Comment.objects.get(pk=body["id"])
+    assert comment.thread.title == "Article" and comment.author.name == "Ann"
+    assert "example.org" not in str(Author.objects.values().get()).lower()
+
+    again = api.post("comments", item(author={"external_id": "u7", "name": "Ann",
+                                              "email": "ann@example.org"}))
+    assert again.status_code == 200 and again.json()["status"] == "unchanged"
+    edited = api.post("comments", item(body="A fairer point."))
+    assert edited.json()["status"] == "updated" and edited.json()["version"] == 2
+    assert Comment.objects.get().body == "A fairer point."
+    assert Thread.objects.count() == 1
+
+
+def test_batch_gives_a_result_per_item_and_the_good_ones_land(api):
+    response = api.post("comments", {"comments": [
+        item("p"),
+        item("r", parent_id="p", created_at="2026-11-30T10:00:00Z"),
+        item("nul", body="bad\x00byte"),
+        item("nobody", body=None),
+        {"source": "mysite", "external_id": "x", "body": "no thread"},
+        item("p"),  # twice in one request
+        item("late", created_at="year 3000"),
+        item("other", thread="a2"),
+    ]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["counts"] == {"created": 3, "updated": 0, "unchanged": 0, "error": 5}
+    results = body["results"]
+    assert [r["status"] for r in results] == ["created", "created", "error", "error", "error",
+                                              "error", "error", "created"]
+    assert results[2]["error"]["field"] == "body" and "NUL" in results[2]["error"]["message"]
+    assert "body" in results[3]["error"]["message"]
+    assert results[4]["error"]["field"] == "thread"
+    assert "twice" in results[5]["error"]["message"]
+    assert results[6]["error"]["field"] == "created_at"
+    reply = Comment.objects.get(external_id="r")
+    assert reply.parent.external_id == "p" and reply.depth == 1
+    assert set(Comment.objects.values_list("external_id", flat=True)) == {"p", "r", "other"}
+
+
+def test_a_reply_finds_its_parent_stored_by_an_earlier_request(api):
+    parent_id = api.post("comments", item("p")).json()["id"]
+    reply = api.post("comments", item("r", parent_id="p")).json()
+    assert Comment.objects.get(pk=reply["id"]).parent_id == parent_id
+
+
+def test_thread_fields_left_out_keep_their_stored_values(api):
+    api.post("comments", item("p"))
+    api.post("comments", {"source": "mysite", "thread": {"external_id": "a1"},
+                          "external_id": "q", "body": "x"})
+    thread = Thread.objects.get()
+    assert (thread.title, thread.url) == ("Article", "https://example.org/a1")
+
+
+def test_unsafe_thread_url_is_dropped_and_the_comment_kept(api):
+    response = api.post("comments", item(thread="a9") | {
+        "thread": {"external_id": "a9", "url": "javascript:alert(1)"}})
+    assert response.status_code == 201 and Thread.objects.get().url == ""
+
+
+def test_bad_bodies_are_json_errors(api, settings):
+    settings.API_MAX_BATCH = 3
+    too_many = api.post("comments", {"comments": [item(str(i)) for i in range(4)]})
+    assert too_many.status_code == 413 and api_error(too_many)["field"] == "comments"
+    assert api_error(api.post("comments", {"comments": []}))["field"] == "comments"
+    assert api.post("comments", [1, 2]).status_code == 400
+    single_bad = api.post("comments", item(body=None))
+    assert single_bad.status_code == 400 and "body" in api_error(single_bad)["message"]
+    broken = api.client.post("/api/v1/comments", "{not json", content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {api.secret}")
+    assert broken.status_code == 400 and api_error(broken)["code"] == "invalid_json"
+    assert not Comment.objects.exists()
+
+
+def test_scopes_are_enforced(api):
+    reader = api.as_("read")
+    refused = reader.post("comments", item())
+    assert refused.status_code == 403 and api_error(refused)["code"] == "forbidden"
+    comment_id = api.post("comments", item()).json()["id"]
+    ingester = api.as_("ingest")
+    assert ingester.get(f"comments/{comment_id}").status_code == 403
+    assert ingester.post(f"comments/{comment_id}/actions", {"action": "hide"}).status_code == 403
+    assert reader.get(f"comments/{comment_id}").status_code == 200
+    assert not Decision.objects.exists()
+
+
+def test_pre_and_post_moderation_say_visible(api):
+    IngestSource.objects.create(source="strict", moderation=IngestSource.Moderation.PRE)
+    pre = api.post("comments", item() | {"source": "strict"}).json()
+    post = api.post("comments", item()).json()
+    assert (pre["visible"], post["visible"]) == (False, True)
+    approved = api.post(f"comments/{pre['id']}/actions", {"action": "approve"}).json()
+    assert approved["comment"]["visible"] is True
+    hidden = api.post(f"comments/{post['id']}/actions", {"action": "hide", "reason": "spam"})
+    assert hidden.json()["comment"]["visible"] is False
+    assert api.get(f"comments/{pre['id']}").json()["visible"] is True
+
+
+def test_patch_edits_the_body_with_a_new_version(api):
+    comment_id = api.post("comments", item()).json()["id"]
+    edited = api.patch(f"comments/{comment_id}", {"body": "Edited.", "expected_version": 1})
+    assert edited.status_code == 200 and edited.json()["version"] == 2
+    comment = Comment.objects.get()
+    assert comment.body == "Edited." and comment.version == 2
+    stale = api.patch(f"comments/{comment_id}", {"body": "Again.", "expected_version": 1})
+    assert stale.status_code == 409 and api_error(stale)["version"] == 2
+    typo = api.patch(f"comments/{comment_id}", {"bdy": "x"})
+    assert typo.status_code == 400
+    long = api.patch(f"comments/{comment_id}", {"body": "x" * 50_001})
+    assert long.status_code == 400 and api_error(long)["field"] == "body"
+    assert api.patch("comments/999999", {"body": "x"}).status_code == 404
+    assert Comment.objects.get().body == "Edited."
+
+
+def test_author_deletion_hides_for_good(api):
+    comment_id = api.post("comments", item()).json()["id"]
+    deleted = api.delete(f"comments/{comment_id}")
+    assert deleted.status_code == 200
+    assert (deleted.json()["state"], deleted.json()["visible"],
+            deleted.json()["deleted_by_author"]) == ("hidden", False, True)
+    decision = Decision.objects.get()
+    assert (decision.action, decision.actor) == (Action.AUTHOR_DELETE, None)
+    restore = api.post(f"comments/{comment_id}/actions", {"action": "restore"})
+    assert restore.status_code == 400 and "author deleted" in api_error(restore)["message"]
+    assert api.patch(f"comments/{comment_id}", {"body": "back"}).status_code == 409
+    assert api.post("comments", item(body="back")).status_code == 409
+    again = api.post("comments", item())  # the same text again: no change
+    assert again.status_code == 200 and again.json()["state"] == "hidden"
+    assert api.delete(f"comments/{comment_id}").status_code == 200
+    comment = Comment.objects.get()
+    assert (comment.source_state, comment.state) == (AUTHOR_DELETED, "hidden")
+    assert Decision.objects.count() == 1
