@@ -9,6 +9,7 @@ urlpatterns = [
     path("moderation/api/", include("moderation.api.urls")),
     path("api/v1/", api_v1.urls),
     re_path(r"^api/v1/(?P<rest>.*)$", api_v1_not_found),
+    path("perspective/v1alpha1/", include("moderation.api.perspective_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("moderation.dashboard.urls")),
 ]
