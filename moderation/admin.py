@@ -228,7 +228,7 @@ class CommentAdmin(ModeratePermissionMixin, admin.ModelAdmin):
     # database): a 50 MB comment must not make a 50 MB admin page. The
     # dashboard's "show all" has the whole text.
     fields = ["thread", "parent", "external_id", "author", "author_name", "created_at",
-              "state", "needs_review", "toxicity", "toxicity_label", "version",
+              "state", "needs_review", "toxicity", "toxicity_label", "language", "version",
               "body_preview_shown", "body_html_preview_shown", "source_state", "content_hash",
               "path", "depth", "imported_at", "updated_at"]
     readonly_fields = fields

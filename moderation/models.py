@@ -481,3 +481,34 @@ class IngestSource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.get_moderation_display()}"
+
+# --- Why this score (issue 12 part 5): cached occlusion explanations --------------------
+
+
+class ScoreExplanation(models.Model):
+    """Which words drove a model's score on a text: `moderation.scoring.explain`'s cache.
+
+    Keyed by the text's content hash, not by comment: identical texts share one
+    row, and an edited text or a new model is a new key. `label` is the label
+    asked for, "" for "the text's top label". `data` holds the label explained,
+    its score and the spans (start, end, word, effect).
+    """
+
+    model_key = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+    label = models.CharField(max_length=32, blank=True)
+    algorithm = models.CharField(max_length=32)
+    max_spans = models.PositiveIntegerField()
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_key", "content_hash", "label", "algorithm", "max_spans"],
+                name="explanation_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_key}: why {self.label or 'top label'} ({self.content_hash[:12]})"

@@ -872,3 +872,25 @@ def http_json(base: str, method: str, path: str, *, key: str | None = None, body
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+# --- languages (issue 12 part 4) ------------------------------------------------------
+
+# A Turkish book review, an English and a German comment, long enough to be
+# detected confidently; and a text too short to tell.
+TURKISH_REVIEW = ("Bu kitabı çok beğendim, yazarın anlatımı akıcı ve karakterler çok canlı. "
+                  "Herkese tavsiye ederim.")
+ENGLISH_COMMENT = "I disagree with the premise, but the reporting on the court ruling is solid."
+GERMAN_COMMENT = "Ich finde den Artikel sehr gut geschrieben, aber der Schluss überzeugt nicht."
+SHORT_COMMENT = "lol ok"
+
+
+class EnglishMarkerScorer(MarkerScorer):
+    """A MarkerScorer that declares it reads English only, like detoxify original."""
+
+    languages = ("en",)
+
+
+class MultilingualMarkerScorer(MarkerScorer):
+    """A MarkerScorer that declares detoxify multilingual's seven languages."""
+
+    languages = ("en", "fr", "es", "it", "pt", "tr", "ru")

@@ -91,6 +91,10 @@ class Comment(models.Model):
     toxicity_label = models.CharField(max_length=32, blank=True)
     # Set by the scoring policy when a score crosses a review threshold.
     needs_review = models.BooleanField(default=False)
+    # The body's language (ISO 639 code), detected where the comment is scored:
+    # NULL until then (and again after the text changes), "" when the text is too
+    # short or mixed to tell (moderation/scoring/language.py).
+    language = models.CharField(max_length=8, null=True, blank=True)  # noqa: DJ001
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -584,7 +584,9 @@ def _apply_changes(
             comment.content_hash = content_hash(item.body)
             # A moderator who saw the old text must not act on the new one blindly.
             comment.version += 1
-            changed |= {"content_hash", "version"}
+            # The new text's language is detected when it is scored.
+            comment.language = None
+            changed |= {"content_hash", "version", "language"}
     for name in ("path", "depth"):
         value = getattr(placement, name)
         if getattr(comment, name) != value:

@@ -42,6 +42,13 @@ class QueueFilterForm(forms.Form):
     max = forms.FloatField(required=False, min_value=0.0, max_value=1.0)
     author = WholeNumberField(required=False, min_value=1)
     source = forms.CharField(required=False, max_length=32)
+    lang = forms.RegexField(
+        regex=rf"^({queue.LANGUAGE_UNSUPPORTED}|[a-z]{{2,3}})$", required=False,
+        error_messages={"invalid": (
+            "must be a language code (en, tr, ...), "
+            f"{queue.LANGUAGE_UNDETERMINED} or {queue.LANGUAGE_UNSUPPORTED}"
+        )},
+    )
     after = forms.CharField(required=False, max_length=2000)
     size = WholeNumberField(required=False, min_value=1, max_value=queue.MAX_PAGE_SIZE)
 
@@ -74,6 +81,7 @@ class QueueFilterForm(forms.Form):
             score_max=data.get("max"),
             author_id=data.get("author"),
             source=(data.get("source") or "").strip(),
+            language=data.get("lang") or "",
         )
 
     def page_size(self) -> int:

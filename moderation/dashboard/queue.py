@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.dateparse import parse_datetime
@@ -32,6 +33,7 @@ from moderation.decisions.selectors import comment_ids_decided_since
 from moderation.models import Action, ToxicityScore
 from moderation.reports.selectors import reported_comments
 from moderation.scoring.labels import pivot_threshold
+from moderation.scoring.registry import scorer_choice
 from threads.models import Comment, Thread
 from threads.selectors import AncestorWindow, comment_ancestors_bounded
 
@@ -108,6 +110,7 @@ class QueueFilters:
     score_max: float | None = None
     author_id: int | None = None
     source: str = ""
+    language: str = ""  # a code, LANGUAGE_UNDETERMINED or LANGUAGE_UNSUPPORTED
 
     def apply(self, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
         if self.thread_id is not None:
@@ -122,6 +125,8 @@ class QueueFilters:
             queryset = queryset.filter(author_id=self.author_id)
         if self.source:
             queryset = queryset.filter(thread__source=self.source)
+        if self.language:
+            queryset = queryset.filter(language_q(self.language))
         return queryset
 
     def as_query(self) -> dict[str, str]:
@@ -133,12 +138,45 @@ class QueueFilters:
             "max": self.score_max,
             "author": self.author_id,
             "source": self.source,
+            "lang": self.language,
         }
         return {key: str(value) for key, value in pairs.items() if value not in (None, "")}
 
     @property
     def active(self) -> bool:
         return bool(self.as_query())
+
+
+# The language filter's two values that are not a language code.
+LANGUAGE_UNDETERMINED = "und"
+LANGUAGE_UNSUPPORTED = "unsupported"
+
+
+def active_model_languages() -> tuple[str, ...]:
+    """The languages the active model reads (() = any); no model is loaded."""
+    try:
+        return scorer_choice().languages
+    except ImproperlyConfigured:  # the scoring pages say so; the queue still works
+        return ()
+
+
+def language_q(language: str) -> Q:
+    """Comments in `language`, undetermined ("und"), or in a language the active
+    model does not read ("unsupported")."""
+    if language == LANGUAGE_UNDETERMINED:
+        return Q(language="")
+    if language == LANGUAGE_UNSUPPORTED:
+        languages = active_model_languages()
+        if not languages:
+            return Q(pk__in=[])
+        return Q(language__isnull=False) & ~Q(language="") & ~Q(language__in=languages)
+    return Q(language=language)
+
+
+def unsupported_language_count() -> int:
+    """Comments needing review that the active model cannot read (capped like tab counts)."""
+    queryset = tab_queryset("review").filter(language_q(LANGUAGE_UNSUPPORTED))
+    return queryset[: COUNT_CAP + 1].count()
 
 
 @dataclass(frozen=True)

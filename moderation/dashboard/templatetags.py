@@ -8,14 +8,18 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.formats import number_format
-from django.utils.html import format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from moderation.models import ReasonCode
 from moderation.scoring.base import model_key_is_fallback
+from moderation.scoring.explain import EXPLAIN_CHARS
 from moderation.scoring.labels import label_get, label_table, score_is_over
+from moderation.scoring.language import language_name as _language_name
+from moderation.scoring.language import score_language_note
 from threads.links import is_http_url
 
 from .queue import COUNT_CAP, TABS
@@ -246,3 +250,79 @@ def report_reasons(reasons: dict | None) -> list[tuple[str, int]]:
     pairs = [(names.get(key, str(key)), count) for key, count in reasons.items()
              if isinstance(count, int)]
     return sorted(pairs, key=lambda pair: -pair[1])
+
+# --- languages and "why this score" (issue 12 parts 4 and 5) ----------------------
+
+
+@register.filter
+def language_name(code: str | None) -> str:
+    """ "tr" -> "Turkish"; "" -> "undetermined"."""
+    return _language_name(code)
+
+
+@register.filter
+def language_unsupported(comment: Any, score: Any) -> str:
+    """The "language not supported by <model>" note when `score`'s model cannot read
+    the comment (its scores are then not applicable), else ""."""
+    if score is None:
+        return ""
+    return score_language_note(getattr(comment, "language", None), score.model_key)
+
+
+@register.filter
+def why_url(pk: Any) -> str:
+    return _fill("moderation:comment_why", pk)
+
+
+# Highlight strengths the stylesheet has classes for (why-1 ... why-4).
+WHY_STEPS = (0.05, 0.15, 0.3)
+
+
+def _why_step(effect: float) -> int:
+    return 1 + sum(effect >= step for step in WHY_STEPS)
+
+
+@register.simple_tag
+def why_body(text: str | None, explanation: Any, limit: int = 5) -> str:
+    """The comment's text, escaped, with the spans that raised the score most marked.
+
+    Every piece of the text goes through conditional_escape (format_html);
+    only the <mark> tags around them are ours. The spans' offsets index the
+    text the explanation was made for: a span that does not fit is dropped.
+    """
+    text = (text or "")[:EXPLAIN_CHARS]
+    marks = []
+    for span in explanation.top(limit) if explanation is not None else []:
+        if 0 <= span.start < span.end <= len(text) and text[span.start : span.end] == span.word:
+            marks.append(span)
+    marks.sort(key=lambda span: span.start)
+    pieces, at = [], 0
+    for span in marks:
+        if span.start < at:
+            continue  # overlapping runs: the first one wins
+        pieces.append(conditional_escape(text[at : span.start]))
+        pieces.append(format_html(
+            '<mark class="why why-{}" title="{}">{}</mark>',
+            _why_step(span.effect), f"{points(span.effect)} when removed",
+            text[span.start : span.end],
+        ))
+        at = span.end
+    pieces.append(conditional_escape(text[at:]))
+    return linebreaksbr(mark_safe("".join(pieces)), autoescape=False)  # noqa: S308 (escaped above)
+
+
+@register.filter
+def why_step(effect: float) -> int:
+    return _why_step(effect)
+
+
+@register.filter
+def points(effect: float) -> str:
+    """A score change in percentage points: 0.42 -> "−42 points"."""
+    value = round(float(effect) * 100)
+    return f"{'−' if value > 0 else '+'}{abs(value)} points"
+
+
+@register.filter
+def label_name(name: str | None) -> str:
+    return label_get(name).display_name

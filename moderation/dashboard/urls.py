@@ -14,6 +14,7 @@ urlpatterns = [
     path("authors/<int:author_id>/", views.author_view, name="author"),
     path("comments/<int:comment_id>/context/", views.comment_context, name="comment_context"),
     path("comments/<int:comment_id>/body/", views.comment_body, name="comment_body"),
+    path("comments/<int:comment_id>/why/", views.comment_why, name="comment_why"),
     path("comments/<int:comment_id>/history/", views.comment_history, name="comment_history"),
     path("me/decisions/", views.my_decisions, name="my_decisions"),
     path("act/", views.act, name="act"),

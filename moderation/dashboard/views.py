@@ -10,6 +10,7 @@ the one response, so what the moderator sees is never a request behind.
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,7 +38,10 @@ from moderation.decisions.services import (
 )
 from moderation.decisions.states import HIDE_BRANCH
 from moderation.models import BranchHideJob, ReasonCode
+from moderation.scoring.explain import text_explain
 from moderation.scoring.labels import label_table
+from moderation.scoring.language import LANGUAGE_NAMES, score_language_note
+from moderation.scoring.registry import active_scorer
 from threads.models import Author, Comment, Thread
 
 from . import queue
@@ -113,8 +117,23 @@ def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
         reasons=ReasonCode.choices,
         loaded_at=timezone.now().isoformat(),
         filter_query=filters.as_query(),
+        languages=_language_choices(filters.language),
+        unsupported_languages=queue.unsupported_language_count(),
     )
     return render(request, "moderation/queue.html", context)
+
+
+def _language_choices(current: str) -> list[tuple[str, str]]:
+    """The language filter's options: the special values, then languages by name."""
+    names = dict(LANGUAGE_NAMES)
+    if current and current not in names and current not in (
+            queue.LANGUAGE_UNDETERMINED, queue.LANGUAGE_UNSUPPORTED):
+        names[current] = current
+    return [
+        (queue.LANGUAGE_UNSUPPORTED, "not read by the model"),
+        (queue.LANGUAGE_UNDETERMINED, "undetermined"),
+        *sorted(names.items(), key=lambda item: item[1]),
+    ]
 
 
 def _more_url(request: HttpRequest, cursor: str | None) -> str | None:
@@ -509,3 +528,30 @@ __all__ = [
     "act", "author_view", "branch_job", "branch_job_undo", "comment_body", "comment_context",
     "comment_history", "home", "my_decisions", "queue_new", "queue_view", "thread_view", "undo",
 ]
+
+
+# --- why this score (issue 12 part 5) ---------------------------------------------
+
+
+@moderator_required
+@require_GET
+def comment_why(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """The words that raised the active model's top score on this comment (on demand).
+
+    One bounded scorer call (explain.DEFAULT_MAX_SPANS + 1 texts), then cached
+    per (model key, content hash); not applicable when the model cannot read
+    the comment's language.
+    """
+    comment = get_object_or_404(
+        Comment.objects.only("pk", "body", "content_hash", "language"), pk=comment_id
+    )
+    context: dict[str, object] = {"c": comment}
+    try:
+        scorer = active_scorer()
+    except ImproperlyConfigured as exc:
+        context["error"] = f"the scoring model cannot be loaded: {exc}"
+        return render(request, "moderation/partials/why.html", context, status=503)
+    context["na"] = score_language_note(comment.language, scorer.key)
+    if not context["na"]:
+        context["why"] = text_explain(comment.body, scorer=scorer)
+    return render(request, "moderation/partials/why.html", context)

@@ -8,6 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('moderation', '0006_api_keys'),
+        ('moderation', '0006_score_explanations'),
         ('threads', '0002_comment_queue_sort_indexes'),
     ]
 

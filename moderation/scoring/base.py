@@ -16,11 +16,20 @@ class Scorer(Protocol):
 
     key: str
     labels: tuple[str, ...]
+    # ISO 639-1 codes of the languages the model reads; a comment confidently
+    # detected in another language is sent to review instead of trusted
+    # (moderation/scoring/language.py). Empty: reads any language.
+    languages: tuple[str, ...]
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
 
 
 FALLBACK_PREFIX = "fallback:"
+
+
+def scorer_languages(scorer: object) -> tuple[str, ...]:
+    """The languages a scorer declares it reads; () for "any" (or undeclared)."""
+    return tuple(getattr(scorer, "languages", None) or ())
 
 
 def model_key_is_fallback(model_key: str | None) -> bool:

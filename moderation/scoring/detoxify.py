@@ -38,6 +38,15 @@ from django.core.exceptions import ImproperlyConfigured
 logger = logging.getLogger(__name__)
 
 MODEL_TYPES = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
+# What each model type was trained on (detoxify's README): the multilingual
+# model's seven languages; every other type, English only.
+MODEL_LANGUAGES = {
+    "original": ("en",),
+    "unbiased": ("en",),
+    "multilingual": ("en", "fr", "es", "it", "pt", "tr", "ru"),
+    "original-small": ("en",),
+    "unbiased-small": ("en",),
+}
 PRECISIONS = ("fp32", "bf16", "bf16-mixed", "int8")
 
 # The official release URLs end in a content hash; it names the weights in the
@@ -296,6 +305,7 @@ class DetoxifyScorer:
             torch.set_num_threads(options.threads)
         self.options = options
         self.key = model_key_for(options)
+        self.languages = MODEL_LANGUAGES[options.model_type]
         path = options.checkpoint or official_checkpoint_path(options.model_type)
         if options.checksum and options.checkpoint:
             checkpoint_verify(path, options.checksum)

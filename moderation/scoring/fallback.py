@@ -15,6 +15,7 @@ from importlib.metadata import version
 from .base import FALLBACK_PREFIX
 
 LABEL = "toxicity"
+LANGUAGES = ("en",)
 
 
 def fallback_key() -> str:
@@ -23,6 +24,8 @@ def fallback_key() -> str:
 
 class FallbackScorer:
     labels: tuple[str, ...] = (LABEL,)
+    # Trained on English profanity: it scores other languages' words as noise.
+    languages: tuple[str, ...] = LANGUAGES
 
     def __init__(self) -> None:
         from profanity_check import predict_prob

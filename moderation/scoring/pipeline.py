@@ -24,13 +24,14 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from moderation.models import Action, ToxicityScore
 from threads.models import Comment
 
-from .base import Scorer
+from .base import Scorer, scorer_languages
+from .language import Detection, language_supported, text_language
 from .policy import comment_policy_apply
 from .registry import active_scorer
 
@@ -38,12 +39,16 @@ logger = logging.getLogger(__name__)
 
 # Comments read, scored and written per transaction.
 WRITE_BATCH = 256
+# Values per `IN (...)`, under SQLite's parameter limit.
+IN_CHUNK = 900
 
 
 @dataclass
 class ScoreReport:
     scored: int = 0
     skipped: int = 0  # unchanged: this text was already scored by this model
+    reused: int = 0  # of `scored`: the score of an identical text, the model not run again
+    unsupported_language: int = 0  # of `scored`: in a language the model does not read
     entered_queue: int = 0
     left_queue: int = 0
     hidden: int = 0
@@ -90,18 +95,40 @@ def comments_score_in_process(
 
 def _score_chunk(ids: Sequence[int], *, force: bool, scorer: Scorer) -> ScoreReport:
     report = ScoreReport()
-    rows = list(Comment.objects.filter(pk__in=ids).values_list("pk", "body", "content_hash"))
+    rows = list(
+        Comment.objects.filter(pk__in=ids).values_list("pk", "body", "content_hash", "language")
+    )
     report.missing = len(ids) - len(rows)
     stored = dict(
         ToxicityScore.objects.filter(comment_id__in=ids, model_key=scorer.key)
         .values_list("comment_id", "content_hash")
     )
-    todo = [row for row in rows if force or stored.get(row[0]) != row[2]]
+    # Done: this model scored the current text and its language is known
+    # (comments scored before language detection existed have NULL).
+    todo = [
+        (pk, body, text_hash)
+        for pk, body, text_hash, language in rows
+        if force or stored.get(pk) != text_hash or language is None
+    ]
     report.skipped = len(rows) - len(todo)
     if not todo:
         return report
-    results = scorer.score([body for _, body, _ in todo])
-    logger.debug("scored %d comment(s) with %s; writing", len(todo), scorer.key)
+    # Identical texts are scored once per model: a text this model already
+    # scored on any comment (a spam wave, a copy-paste, this comment before its
+    # language was known) reuses that score; duplicates within the batch are
+    # scored once. `force` re-runs the model, still once per distinct text.
+    by_hash = {} if force else _scores_by_hash(scorer.key, {h for _, _, h in todo})
+    to_run: dict[str, str] = {}
+    for _, body, text_hash in todo:
+        if text_hash not in by_hash:
+            to_run.setdefault(text_hash, body)
+    if to_run:
+        by_hash.update(zip(to_run, scorer.score(list(to_run.values())), strict=True))
+    report.reused = len(todo) - len(to_run)
+    detections = {h: text_language(body) for _, body, h in todo}
+    languages = scorer_languages(scorer)
+    logger.debug("scored %d text(s) for %d comment(s) with %s; writing", len(to_run), len(todo),
+                 scorer.key)
 
     with transaction.atomic():
         current = dict(
@@ -110,9 +137,10 @@ def _score_chunk(ids: Sequence[int], *, force: bool, scorer: Scorer) -> ScoreRep
         )
         now = timezone.now()
         fresh = []
-        for (pk, _, scored_hash), scores in zip(todo, results, strict=True):
+        for pk, _, scored_hash in todo:
             if current.get(pk) != scored_hash:
                 continue  # re-imported while we scored: its own task scores the new text
+            scores = by_hash[scored_hash]
             top_label = max(scores, key=scores.__getitem__)
             fresh.append((pk, scores, top_label, scored_hash))
         ToxicityScore.objects.bulk_create(
@@ -127,12 +155,23 @@ def _score_chunk(ids: Sequence[int], *, force: bool, scorer: Scorer) -> ScoreRep
             update_fields=["content_hash", "scores", "top_label", "top_score", "scored_at"],
         )
         comments = []
-        for pk, scores, top_label, _ in fresh:
-            comment = Comment(pk=pk, toxicity=scores[top_label], toxicity_label=top_label)
+        unsupported: dict[int, Detection] = {}
+        for pk, scores, top_label, scored_hash in fresh:
+            detection = detections[scored_hash]
+            if language_supported(detection.language, languages):
+                comment = Comment(pk=pk, toxicity=scores[top_label], toxicity_label=top_label,
+                                  language=detection.language)
+            else:
+                # The model cannot read it: its scores are not applicable, and
+                # the queue must not rank it by them.
+                unsupported[pk] = detection
+                comment = Comment(pk=pk, toxicity=None, toxicity_label="",
+                                  language=detection.language)
             comments.append(comment)
-        Comment.objects.bulk_update(comments, ["toxicity", "toxicity_label"])
+        Comment.objects.bulk_update(comments, ["toxicity", "toxicity_label", "language"])
         for pk, scores, _, _ in fresh:
-            action = comment_policy_apply(comment=pk, scores=scores, model_key=scorer.key)
+            action = comment_policy_apply(comment=pk, scores=scores, model_key=scorer.key,
+                                          unsupported_language=unsupported.get(pk))
             if action == Action.QUEUE:
                 report.entered_queue += 1
             elif action == Action.UNQUEUE:
@@ -140,7 +179,29 @@ def _score_chunk(ids: Sequence[int], *, force: bool, scorer: Scorer) -> ScoreRep
             elif action == Action.HIDE:
                 report.hidden += 1
         report.scored = len(fresh)
+        report.unsupported_language = len(unsupported)
     return report
+
+
+def _scores_by_hash(model_key: str, hashes: set[str]) -> dict[str, dict[str, float]]:
+    """This model's stored scores for these texts, by content hash (one row per text).
+
+    Two queries however many comments share a text: the lowest score id per
+    hash (the (model_key, content_hash) index), then those rows.
+    """
+    found: dict[str, dict[str, float]] = {}
+    hash_list = sorted(hashes)
+    for start in range(0, len(hash_list), IN_CHUNK):
+        chunk = hash_list[start : start + IN_CHUNK]
+        first_ids = (
+            ToxicityScore.objects.filter(model_key=model_key, content_hash__in=chunk)
+            .values("content_hash").annotate(first=Min("id")).values_list("first", flat=True)
+        )
+        found.update(
+            ToxicityScore.objects.filter(pk__in=list(first_ids))
+            .values_list("content_hash", "scores")
+        )
+    return found
 
 
 def comments_needing_scoring(*, model_key: str, unscored: bool = True,
@@ -149,12 +210,15 @@ def comments_needing_scoring(*, model_key: str, unscored: bool = True,
     any_score = ToxicityScore.objects.filter(comment=OuterRef("pk"), model_key=model_key)
     current = any_score.filter(content_hash=OuterRef("content_hash"))
     queryset = Comment.objects.all()
+    # Scored before language detection existed: stale too (the pipeline
+    # reuses the stored score, detects the language and applies the policy).
+    no_language = Q(language__isnull=True)
     if unscored and stale:
-        return queryset.filter(~Exists(current))
+        return queryset.filter(~Exists(current) | no_language)
     if unscored:
         return queryset.filter(~Exists(any_score))
     if stale:
-        return queryset.filter(Exists(any_score), ~Exists(current))
+        return queryset.filter(Exists(any_score)).filter(~Exists(current) | no_language)
     return queryset.none()
 
 

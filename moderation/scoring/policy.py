@@ -19,6 +19,10 @@ from moderation.models import Action
 from threads.models import Comment
 
 from .labels import label_get, label_table
+from .language import MIN_CONFIDENCE, Detection, unsupported_language_note
+
+# The Decision's label when a comment is queued because its model cannot read it.
+LANGUAGE_LABEL = "language"
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,27 @@ def policy_evaluate(*, scores: Mapping[str, float], model_key: str) -> Verdict:
 
 
 def comment_policy_apply(*, comment: Comment | int, scores: Mapping[str, float],
-                         model_key: str) -> str | None:
+                         model_key: str,
+                         unsupported_language: Detection | None = None) -> str | None:
     """Apply the thresholds to a comment; returns the Action taken or None.
+
+    `unsupported_language`: the comment was confidently detected in a language
+    the model does not read. Its scores mean nothing, so it is neither trusted
+    as clean nor auto-hidden: it enters review, and the Decision records the
+    detection like a threshold crossing (label "language", the detector's
+    confidence against MIN_CONFIDENCE) with the reason in its note.
 
     Call it inside the transaction that locked the comment and checked its
     text is the text scored.
     """
+    if unsupported_language is not None:
+        ml = MlContext(LANGUAGE_LABEL, unsupported_language.confidence, model_key,
+                       MIN_CONFIDENCE)
+        decision = comment_review_mark(
+            comment=comment, needs_review=True, ml=ml,
+            note=unsupported_language_note(model_key, unsupported_language.language),
+        )
+        return decision.action if decision is not None else None
     verdict = policy_evaluate(scores=scores, model_key=model_key)
     if verdict.hide:
         locked = comment if isinstance(comment, Comment) else Comment.objects.get(pk=comment)

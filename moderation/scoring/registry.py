@@ -25,7 +25,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import Scorer, model_key_is_fallback
-from .detoxify import DetoxifyOptions, model_key_for, official_cache_path
+from .detoxify import MODEL_LANGUAGES, DetoxifyOptions, model_key_for, official_cache_path
+from .fallback import LANGUAGES as FALLBACK_LANGUAGES
 from .fallback import fallback_key
 
 BACKENDS = ("auto", "detoxify", "fallback")
@@ -41,6 +42,24 @@ class ScorerChoice:
     @property
     def is_fallback(self) -> bool:
         return model_key_is_fallback(self.key)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return languages_for_model_key(self.key)
+
+
+def languages_for_model_key(model_key: str) -> tuple[str, ...]:
+    """The languages the model behind a (stored) key reads, without building it.
+
+    The same tuples the scorers declare as `languages`; () when the key names
+    no known backend (read as "any language": nothing is marked unsupported).
+    """
+    if model_key_is_fallback(model_key):
+        return FALLBACK_LANGUAGES
+    backend, _, rest = (model_key or "").partition(":")
+    if backend == "detoxify":
+        return MODEL_LANGUAGES.get(rest.split(":", 1)[0], ())
+    return ()
 
 
 def _settings_options() -> DetoxifyOptions:

@@ -146,6 +146,11 @@ class Command(BaseCommand):
         )
         if report.hidden:
             line += f", {report.hidden} auto-hidden"
+        if report.reused:
+            line += f"; {report.reused} reused the score of an identical text"
+        if report.unsupported_language:
+            line += (f"; {report.unsupported_language} in a language the model does not read "
+                     "(sent to review)")
         self.stdout.write(line)
         self.stdout.write(f"model: {describe_model_key(report.model_key)} [{reason}]")
 

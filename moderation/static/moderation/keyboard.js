@@ -116,6 +116,11 @@
         var ctx = card && card.querySelector("[data-context]");
         if (ctx) ctx.click();
         break;
+      case "w":
+        card = currentCard();
+        var why = card && card.querySelector("[data-why]");
+        if (why) why.click();
+        break;
       case "o":
         card = currentCard();
         var link = card && card.querySelector("[data-open]");
