@@ -360,8 +360,6 @@ PERSPECTIVE_BATCH_MAX = env_int("PERSPECTIVE_BATCH_MAX", 32, minimum=1)
 PERSPECTIVE_BATCH_WAIT_MS = float(os.environ.get("PERSPECTIVE_BATCH_WAIT_MS", "5"))
 # Longest comment text accepted (characters); Perspective's own limit is 20 KB.
 PERSPECTIVE_MAX_TEXT_CHARS = env_int("PERSPECTIVE_MAX_TEXT_CHARS", 20480, minimum=1)
-# Languages the active model is trusted with; others answer 400 as Perspective does.
-PERSPECTIVE_LANGUAGES = env_list("PERSPECTIVE_LANGUAGES", "en")
 
 # --- API (docs/api.md) ----------------------------------------------------------
 API_PREFIX = "/api/v1/"

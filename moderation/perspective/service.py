@@ -7,23 +7,28 @@ true}` and read `attributeScores.TOXICITY.summaryScore.value`. Each
 Perspective attribute is served by the first label of the active scorer in
 ATTRIBUTE_LABELS that it has, so which attributes exist depends on the
 model, not on this file (docs/api.md lists them for each model). An
-attribute the model cannot serve, an unsupported language or a malformed
-request answers Perspective's error shape (`PerspectiveError.as_json`) with
-400. Nothing of an analyze request is stored. `comments:suggestscore`
+attribute the model cannot serve, a language the model does not read (asked
+for, or detected by moderation/scoring/language.py) or a malformed request
+answers Perspective's error shape (`PerspectiveError.as_json`) with 400.
+Nothing of an analyze request is stored, except, when spanAnnotations is
+asked without doNotStore, the why-words cache row (content hash and spans,
+no text). `comments:suggestscore`
 (Coral sends the moderator's verdict there) is kept as a ModeratorLabel,
 with the model's own score for the same text, for threshold calibration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from moderation.models import ModeratorLabel
-from moderation.scoring.base import Scorer
+from moderation.scoring.base import Scorer, scorer_languages
+from moderation.scoring.explain import text_explain
+from moderation.scoring.language import language_supported, text_language
 from moderation.scoring.registry import active_scorer
 from threads.importers.base import content_hash
 
@@ -42,6 +47,9 @@ ATTRIBUTE_LABELS: dict[str, tuple[str, ...]] = {
     "SEXUALLY_EXPLICIT": ("sexually_explicit", "sexual_explicit"),
 }
 SCORE_TYPE = "PROBABILITY"
+# spanScores: at most this many why-words, each lowering the score by at least this much.
+SPAN_LIMIT = 10
+SPAN_MIN_EFFECT = 0.01
 MAX_ATTRIBUTES = len(ATTRIBUTE_LABELS)
 
 
@@ -190,13 +198,54 @@ def _served(request: AnalyzeRequest, scorer: Scorer) -> dict[str, str]:
                 f"({scorer.key}); it serves: {known}.",
                 error_type="ATTRIBUTE_NOT_SUPPORTED" if name in ATTRIBUTE_LABELS
                 else "UNKNOWN_ATTRIBUTE")
-    supported = [_language(x) for x in settings.PERSPECTIVE_LANGUAGES]
-    for language in request.languages:
-        if language not in supported:
+    return {name: served[name] for name in request.attributes}
+
+
+def _languages(request: AnalyzeRequest, scorer: Scorer) -> tuple[list[str], list[str]]:
+    """(languages scored as, detected languages); PerspectiveError if the model cannot read it.
+
+    The languages the active scorer declares decide (none declared: any).
+    Asked-for languages must all be among them; without any, the detected
+    language must be (an undetermined one, a short text, passes).
+    """
+    readable = scorer_languages(scorer)
+    detection = text_language(request.text)
+    detected = [detection.language] if detection.determined else []
+    wanted = request.languages or detected
+    for language in wanted:
+        if not language_supported(language, readable):
             raise PerspectiveError(
                 f"Attribute {next(iter(request.attributes))} does not support request "
                 f"languages: {language}", error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE")
-    return {name: served[name] for name in request.attributes}
+    return wanted or list(readable[:1]) or ["en"], detected or wanted or ["en"]
+
+
+class _Batched:
+    """The scorer, its calls going through the batching thread (for text_explain)."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        self._scorer = scorer
+        self.key = scorer.key
+        self.labels = scorer.labels
+        self.languages = scorer_languages(scorer)
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        return batch_score(self._scorer, texts)
+
+
+def _span_scores(request: AnalyzeRequest, scorer: Scorer, label: str) -> list[dict[str, Any]]:
+    """The why-words of `label`: the spans whose removal lowers its score, in text order.
+
+    Each span's score is that drop (how much of the probability the span
+    carries), from moderation/scoring/explain.py's occlusion; cached (by
+    content hash) unless the request says doNotStore.
+    """
+    explanation = text_explain(request.text, scorer=_Batched(scorer), label=label,
+                               cache=not request.do_not_store)
+    spans = sorted(explanation.top(SPAN_LIMIT, min_effect=SPAN_MIN_EFFECT),
+                   key=lambda span: span.start)
+    return [{"begin": span.start, "end": span.end,
+             "score": _summary(min(1.0, max(0.0, span.effect)))} for span in spans]
 
 
 def _summary(value: float) -> dict[str, Any]:
@@ -207,6 +256,7 @@ def comment_analyze(request: AnalyzeRequest, *, scorer: Scorer | None = None) ->
     """Score the text (batched with concurrent requests) and answer as Perspective does."""
     scorer = scorer or active_scorer()
     labels = _served(request, scorer)
+    languages, detected = _languages(request, scorer)
     (scores,) = batch_score(scorer, [request.text])
     attribute_scores: dict[str, Any] = {}
     for name, label in labels.items():
@@ -216,14 +266,12 @@ def comment_analyze(request: AnalyzeRequest, *, scorer: Scorer | None = None) ->
             continue
         entry: dict[str, Any] = {"summaryScore": _summary(value)}
         if request.span_annotations:
-            entry["spanScores"] = [{"begin": 0, "end": len(request.text),
-                                    "score": _summary(value)}]
+            entry["spanScores"] = _span_scores(request, scorer, label)
         attribute_scores[name] = entry
-    languages = request.languages or [_language(x) for x in settings.PERSPECTIVE_LANGUAGES][:1]
     body: dict[str, Any] = {
         "attributeScores": attribute_scores,
         "languages": languages,
-        "detectedLanguages": languages,
+        "detectedLanguages": detected,
     }
     if request.client_token:
         body["clientToken"] = request.client_token
@@ -235,6 +283,7 @@ def suggested_score_store(request: AnalyzeRequest, *, scorer: Scorer | None = No
     """Keep a moderator's verdict (suggestscore) beside the model's score for the same text."""
     scorer = scorer or active_scorer()
     labels = _served(request, scorer)
+    _languages(request, scorer)
     (scores,) = batch_score(scorer, [request.text])
     digest = content_hash(request.text)
     ModeratorLabel.objects.bulk_create([
