@@ -372,7 +372,7 @@ def api_server(tmp_path_factory):
     queue = f"tk-api-{uuid.uuid4().hex[:10]}"
     env = production_environment(directory, CELERY_BROKER_URL=API_BROKER,
                                  CELERY_TASK_DEFAULT_QUEUE=queue, SCORER="fallback",
-                                 SCORING_AUTO_ENQUEUE="1")
+                                 SCORING_AUTO_ENQUEUE="1", **WEBHOOK_TEST_ENV)
     assert manage(env, "migrate", "--no-input", "-v0").returncode == 0
     made = manage(env, "create_api_key", "site", "--scope", "ingest,read,moderate")
     assert made.returncode == 0, made.stderr

@@ -430,3 +430,22 @@ def webhook_deliveries_due(*, limit: int = 1000) -> list[int]:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         state=WebhookDelivery.State.PENDING, subscription__active=True,
     ).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def webhook_subscription_create(*, name: str, url: str, event_types: list[str],
+                                secret: str = "") -> WebhookSubscription:
+    """A new subscription (ValueError naming what is wrong); it receives events from now on."""
+    from moderation.models import EventType
+
+    webhook_target_check(url)
+    unknown = [t for t in event_types if t not in EventType.values]
+    if unknown or not event_types:
+        raise ValueError(f"event types: give one or more of {', '.join(EventType.values)}")
+    secret = secret or webhook_secret_generate()
+    webhook_secret_check(secret)
+    if WebhookSubscription.objects.filter(name=name).exists():
+        raise ValueError(f"a subscription named {name!r} exists already")
+    return WebhookSubscription.objects.create(
+        name=name, url=url, event_types=list(dict.fromkeys(event_types)), secret=secret,
+        cursor=feed_horizon(),
+    )
