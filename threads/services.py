@@ -503,7 +503,9 @@ def _authors_for(
             name=names[key],
             email_hash=identity if key[0] == "email" else "",
         )
-        for identity, key in unknown.items()
+        # In identity order: two imports that meet the same new commenters lock
+        # their rows in the same order, so they wait for each other, never deadlock.
+        for identity, key in sorted(unknown.items())
         if key not in ids
     ]
     if missing:

@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,13 @@ def install_handlers(api: Any) -> None:
 
         if isinstance(exc, Http404):
             return error_response(404, str(exc) or "not found")
+        if isinstance(exc, OperationalError):
+            # SQLite's lock wait ran out, or the database went away: nothing was
+            # written (the request's transaction rolled back); the client retries.
+            logger.warning("API %s %s: database unavailable: %s", request.method,
+                           request.path, exc)
+            return error_response(503, "the database is busy or unreachable; nothing was "
+                                       "written, retry shortly", headers={"Retry-After": "2"})
         logger.exception("API error on %s %s", request.method, request.path)
         return error_response(500, "internal error; it has been logged")
 

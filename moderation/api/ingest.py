@@ -15,12 +15,13 @@ A comment its author deleted takes no more edits.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from moderation.decisions.states import AUTHOR_DELETED, is_visible
 from threads.importers import ImportFailure, InvalidRecord, ThreadRecord
@@ -35,6 +36,8 @@ from .selectors import sources_premoderated
 
 # What the API calls a request body's origin in an ImportFailure (no file here).
 ORIGIN = "request"
+# Tries of a thread's savepoint when a concurrent request inserted the same rows.
+CONFLICT_ATTEMPTS = 3
 THREAD_FIELDS = ("title", "url", "author", "published_at", "lead")
 
 
@@ -42,16 +45,15 @@ THREAD_FIELDS = ("title", "url", "author", "published_at", "lead")
 class ItemResult:
     index: int
     status: str = "error"  # created | updated | unchanged | error
-    comment: Comment | None = None
+    # The stored comment's id, external_id, thread, state, version (RESULT_FIELDS).
+    row: dict[str, Any] | None = None
     visible: bool | None = None
     error: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "status": self.status}
-        if self.comment is not None:
-            c = self.comment
-            out.update(id=c.pk, external_id=c.external_id, thread=c.thread_id, state=c.state,
-                       version=c.version, visible=self.visible)
+        if self.row is not None:
+            out.update(self.row, visible=self.visible)
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -103,8 +105,11 @@ def comments_ingest(*, items: list[Any], batch: bool) -> list[ItemResult]:
         group = groups.setdefault(key, _Group(record=record))
         group.items.append(_Item(index, location, comment))
     authors: AuthorCache = {}
+    premoderated = sources_premoderated(sources={source for source, _ in groups})
+    # A transaction per thread (below): a request holds one thread's locks at a
+    # time, so two requests whose batches share threads cannot deadlock.
     for group in groups.values():
-        _ingest_group(group, results, authors)
+        _ingest_group(group, results, authors, premoderated[group.record.source])
     return results
 
 
@@ -144,7 +149,8 @@ def _error(where: str, reason: str, location: str) -> dict[str, Any]:
     return error
 
 
-def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache) -> None:
+def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache,
+                  premoderated: bool) -> None:
     record = group.record
     by_ext: dict[str, _Item] = {}
     for item in group.items:
@@ -176,64 +182,101 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
     if not by_ext:
         return
 
-    with transaction.atomic():
-        stored_thread = (
-            Thread.objects.select_for_update()
-            .filter(source=record.source, external_id=record.external_id).first()
-        )
-        before: dict[str, tuple] = {}
-        if stored_thread is not None:
-            _keep_stored_thread_fields(record, stored_thread)
-            for c in Comment.objects.filter(thread=stored_thread, external_id__in=list(by_ext)):
-                before[c.external_id] = _snapshot(c)
-                if c.source_state != AUTHOR_DELETED:
-                    continue
-                # Kept as deleted: the import would otherwise copy the item's "".
-                by_ext[c.external_id].comment.source_state = AUTHOR_DELETED
-                if c.body != by_ext[c.external_id].comment.body:
-                    item = by_ext.pop(c.external_id)
-                    results[item.index].error = {
-                        "code": "conflict",
-                        "message": f"{item.location}: comment #{c.pk} was deleted by its "
-                                   "author; it takes no more edits",
-                    }
-        record.comments = [item.comment for item in by_ext.values()]
-        if not record.comments:
-            return
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
+            # The thread's transaction (a savepoint if the caller has one open): a
+            # failure here loses this thread's items only.
             with transaction.atomic():
-                thread = thread_import_from_record(record=record, report=ImportReport(),
-                                                   path=ORIGIN, authors=authors)
+                stored = _store_group(record, by_ext, results, authors)
+            break
         except ImportFailure as exc:
             for item in by_ext.values():
                 results[item.index].error = _error(exc.location, exc.reason, item.location)
             return
-        stored = {c.external_id: c for c in Comment.objects.filter(
-            thread=thread, external_id__in=list(by_ext)).only(*COMMENT_RESULT_FIELDS)}
-    premoderated = sources_premoderated(sources=[record.source])[record.source]
+        except (IntegrityError, OperationalError) as exc:
+            # Another request created the same new thread or comment first, or
+            # PostgreSQL chose this transaction as a deadlock's victim: once the
+            # other has committed, this thread's items are found as stored ones.
+            retry = isinstance(exc, IntegrityError) or _is_deadlock(exc)
+            if not retry or attempt == CONFLICT_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    if stored is None:
+        return
+    before, after = stored
     for ext, item in by_ext.items():
-        comment = stored[ext]
+        row = after[ext]
         old = before.get(ext)
-        status = "created" if old is None else (
-            "unchanged" if old == _snapshot(comment) else "updated")
+        status = "created" if old is None else ("unchanged" if old == row else "updated")
         results[item.index] = ItemResult(
-            index=item.index, status=status, comment=comment,
-            visible=is_visible(comment.state, premoderated=premoderated),
+            index=item.index, status=status,
+            row={name: row[i] for i, name in enumerate(RESULT_FIELDS)},
+            visible=is_visible(row[RESULT_FIELDS.index("state")], premoderated=premoderated),
         )
 
 
-COMMENT_RESULT_FIELDS = ("id", "thread_id", "external_id", "state", "version", "parent_id",
-                         "author_name", "author_id", "created_at", "source_state")
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
-def _snapshot(comment: Comment) -> tuple:
-    return tuple(getattr(comment, name) for name in COMMENT_RESULT_FIELDS)
+def _store_group(
+    record: ThreadRecord, by_ext: dict[str, _Item], results: list[ItemResult],
+    authors: AuthorCache,
+) -> tuple[dict[str, tuple], dict[str, tuple]] | None:
+    """Store the group's items; their rows (SNAPSHOT_FIELDS) before and after, by external
+    id, or None if none was left to store.
+
+    An edit of a comment its author deleted is refused (popped from `by_ext`).
+    Rows are read as tuples: model instances would cost more than the import.
+    """
+    stored_thread = (
+        Thread.objects.select_for_update()
+        .filter(source=record.source, external_id=record.external_id)
+        .values("id", *STORED_THREAD_FIELDS).first()
+    )
+    before: dict[str, tuple] = {}
+    if stored_thread is not None:
+        _keep_stored_thread_fields(record, stored_thread)
+        rows = Comment.objects.filter(thread_id=stored_thread["id"],
+                                      external_id__in=list(by_ext))
+        deleted = []
+        for row in rows.values_list(*SNAPSHOT_FIELDS):
+            before[row[EXTERNAL_ID]] = row
+            if row[SOURCE_STATE] == AUTHOR_DELETED:
+                deleted.append(row[EXTERNAL_ID])
+        for ext, pk, body in rows.filter(external_id__in=deleted).values_list(
+                "external_id", "id", "body"):
+            # Kept as deleted: the import would otherwise copy the item's "".
+            by_ext[ext].comment.source_state = AUTHOR_DELETED
+            if body != by_ext[ext].comment.body:
+                item = by_ext.pop(ext)
+                results[item.index].error = {
+                    "code": "conflict",
+                    "message": f"{item.location}: comment #{pk} was deleted by its "
+                               "author; it takes no more edits",
+                }
+    record.comments = [item.comment for item in by_ext.values()]
+    if not record.comments:
+        return None
+    thread = thread_import_from_record(record=record, report=ImportReport(), path=ORIGIN,
+                                       authors=authors)
+    after = {row[EXTERNAL_ID]: row for row in Comment.objects.filter(
+        thread=thread, external_id__in=list(by_ext)).values_list(*SNAPSHOT_FIELDS)}
+    return before, after
 
 
-def _keep_stored_thread_fields(record: ThreadRecord, stored: Thread) -> None:
+# What a result says of its comment (the first fields), then what tells an edit
+# from a request sent again.
+RESULT_FIELDS = ("id", "external_id", "thread", "state", "version")
+SNAPSHOT_FIELDS = ("id", "external_id", "thread_id", "state", "version", "parent_id",
+                   "author_name", "author_id", "created_at", "source_state")
+EXTERNAL_ID = SNAPSHOT_FIELDS.index("external_id")
+SOURCE_STATE = SNAPSHOT_FIELDS.index("source_state")
+STORED_THREAD_FIELDS = ("title", "url", "author_name", "published_at", "lead")
+
+
+def _keep_stored_thread_fields(record: ThreadRecord, stored: dict[str, Any]) -> None:
     """A field the item leaves out keeps its stored value (the API sends no `lead`)."""
-    stored_values = {"title": stored.title, "url": stored.url, "author": stored.author_name,
-                     "published_at": stored.published_at, "lead": stored.lead}
-    for name in THREAD_FIELDS:
-        if not getattr(record, name) and stored_values[name]:
-            setattr(record, name, stored_values[name])
+    for name, column in zip(THREAD_FIELDS, STORED_THREAD_FIELDS, strict=True):
+        if not getattr(record, name) and stored[column]:
+            setattr(record, name, stored[column])

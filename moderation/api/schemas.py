@@ -72,4 +72,16 @@ class BulkActionIn(_Strict):
         description="Comment ids, or {id, expected_version} objects; at most 500.")
 
 
-DOCUMENTED = (CommentIn, CommentBatchIn)
+class ErrorBody(Schema):
+    code: str = Field(description="Stable, for programs: invalid, forbidden, stale_version, …")
+    message: str = Field(description="For people: what was wrong, naming the field.")
+    field: str | None = Field(None, description="The request field at fault, when one is.")
+
+
+class ErrorOut(Schema):
+    """Every error answer under /api/v1/ (more members for some codes: docs/api.md)."""
+
+    error: ErrorBody
+
+
+DOCUMENTED = (CommentIn, CommentBatchIn, ErrorOut)

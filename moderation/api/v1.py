@@ -27,7 +27,26 @@ class ThreadkeeperApi(NinjaAPI):
             body = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(body.pop("$defs", {}))
             components[model.__name__] = body
+        error = {"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        for methods in schema["paths"].values():
+            for method, operation in methods.items():
+                statuses = ["400", "401", "403", "404", "405", "429", "503"]
+                if method in ("post", "patch", "put", "delete"):
+                    statuses += ["409", "413", "415"]
+                for status in statuses:
+                    operation.setdefault("responses", {}).setdefault(
+                        status, {"description": ERROR_DESCRIPTIONS[status], **error})
         return schema
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Bad input; `field` names it", "401": "No key, or an unknown or revoked one",
+    "403": "The key lacks this scope", "404": "No such object or endpoint",
+    "405": "Method not allowed (`Allow`)", "409": "Changed since read (`acted_by`, `version`)",
+    "413": "Body or batch too large", "415": "Not application/json",
+    "429": "Rate limit (`Retry-After`)", "503": "Database busy or down (`Retry-After`)",
+}
 
 
 api = ThreadkeeperApi(

@@ -112,3 +112,40 @@ def test_admin_creates_a_key_and_shows_it_once(admin_client):
                                                     "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_rate_counters_shared_in_redis_when_configured(client, api_key, settings):
+    import uuid
+
+    import redis
+
+    prefix = f"tk-api-test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {**settings.CACHES, "api": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/8", "KEY_PREFIX": prefix}}
+    limited = ApiClient(client, api_key("read", rate_limit=2))
+    assert [limited.get("key").status_code for _ in range(3)] == [200, 200, 429]
+    server = redis.Redis.from_url("redis://127.0.0.1:6379/8")
+    stored = server.keys(f"{prefix}:*")
+    assert stored and int(server.get(stored[0])) == 3
+    server.delete(*stored)
+
+
+def test_no_rate_limit_when_switched_off(client, api_key, settings):
+    settings.API_RATE_LIMIT = 0
+    unlimited = ApiClient(client, api_key("read"))
+    assert {unlimited.get("key").status_code for _ in range(5)} == {200}
+
+
+def test_openapi_documents_the_ingest_body(client):
+    body = client.get("/api/v1/openapi.json").json()
+    ingest = body["paths"]["/api/v1/comments"]["post"]
+    refs = [s["$ref"] for s in
+            ingest["requestBody"]["content"]["application/json"]["schema"]["oneOf"]]
+    assert refs == ["#/components/schemas/CommentIn", "#/components/schemas/CommentBatchIn"]
+    schemas = body["components"]["schemas"]
+    assert {"CommentIn", "CommentBatchIn", "ThreadIn", "AuthorIn", "ActionIn"} <= set(schemas)
+    assert ingest["security"] == [{"ApiKeyAuth": []}]
+    error = ingest["responses"]["413"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/ErrorOut"}
+    assert "409" in body["paths"]["/api/v1/comments/{comment_id}/actions"]["post"]["responses"]

@@ -161,3 +161,70 @@ def test_author_deletion_hides_for_good(api):
     comment = Comment.objects.get()
     assert (comment.source_state, comment.state) == (AUTHOR_DELETED, "hidden")
     assert Decision.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_over_the_same_new_threads_all_land(api_key):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.helpers import ApiClient
+
+    secret = api_key("ingest")
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def send(n: int) -> None:
+        try:
+            barrier.wait(10)
+            # Each request meets the threads in another order (a deadlock with
+            # one transaction per request on PostgreSQL).
+            order = [(k + n) % 4 for k in range(4)] if n % 2 else [3 - k for k in range(4)]
+            response = ApiClient(Client(), secret).post("comments", {"comments": [
+                item(f"t{n}-{i}", thread=f"race{k}",
+                     author={"external_id": f"u{(i + k) % 7}", "name": "R"})
+                for k in order for i in range(5)]})
+            statuses.append((response.status_code, response.json()["counts"]["created"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [(200, 20)] * 4
+    assert Thread.objects.count() == 4 and Comment.objects.count() == 80
+    assert Author.objects.count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_sqlite_database_is_a_503_to_retry_and_nothing_is_written(api_key):
+    from django.db import connection
+    from django.test import Client
+
+    from tests.helpers import ApiClient, row_lock_held
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write lock; PostgreSQL waits on the row instead")
+    from moderation.models import ApiKey
+
+    secret = api_key("ingest")
+    api_key("read", name="locked-row")
+
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("timeout")
+    options["timeout"] = 0.3
+    connection.close()
+    try:
+        with row_lock_held(ApiKey, ApiKey.objects.get(name="locked-row").pk,
+                           touch={"rate_limit": 5}):
+            response = ApiClient(Client(), secret).post("comments", item())
+    finally:
+        options["timeout"] = saved
+        connection.close()
+    assert response.status_code == 503
+    assert api_error(response)["code"] == "unavailable" and response["Retry-After"] == "2"
+    assert not Comment.objects.exists()
