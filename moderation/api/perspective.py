@@ -21,6 +21,7 @@ from moderation.perspective.service import (
     PerspectiveError,
     analyze_request_parse,
     comment_analyze,
+    discovery_document,
     suggested_score_store,
 )
 
@@ -75,3 +76,18 @@ def analyze(request: HttpRequest) -> JsonResponse:
 def suggest_score(request: HttpRequest) -> JsonResponse:
     """comments:suggestscore: a moderator's verdict, kept as a label for calibration."""
     return _handle(request, suggest=True)
+
+
+def discovery(request: HttpRequest) -> JsonResponse:
+    """Google's API discovery document for `commentanalyzer` v1alpha1, pointing here.
+
+    Clients built on Google's API client libraries (googleapiclient's
+    `discovery.build(..., discoveryServiceUrl=...)`, node's
+    `google.discoverAPI(url)`) read the methods' URLs from it; giving them
+    `<site>/perspective/$discovery/rest?version=v1alpha1` sends their
+    analyze and suggestscore calls here.
+    """
+    if request.GET.get("version", "v1alpha1") != "v1alpha1":
+        return _error(PerspectiveError("Only version v1alpha1 is served.", code=404))
+    root = request.build_absolute_uri("/")
+    return JsonResponse(discovery_document(root))

@@ -302,3 +302,33 @@ def suggested_score_store(request: AnalyzeRequest, *, scorer: Scorer | None = No
 def served_attributes(*, scorer: Scorer | None = None) -> Mapping[str, str]:
     """Which attribute each label of the active model serves (docs, admin, checks)."""
     return attribute_labels(tuple((scorer or active_scorer()).labels))
+
+
+def _method(name: str, request: str, response: str) -> dict[str, Any]:
+    return {
+        "id": f"commentanalyzer.comments.{name}", "path": f"v1alpha1/comments:{name}",
+        "flatPath": f"v1alpha1/comments:{name}", "httpMethod": "POST", "parameters": {},
+        "parameterOrder": [], "request": {"$ref": request}, "response": {"$ref": response},
+    }
+
+
+def discovery_document(root_url: str) -> dict[str, Any]:
+    """The discovery document of Perspective's `commentanalyzer` v1alpha1, rooted at this site."""
+    schemas = {name: {"id": name, "type": "object", "properties": {}} for name in (
+        "AnalyzeCommentRequest", "AnalyzeCommentResponse",
+        "SuggestCommentScoreRequest", "SuggestCommentScoreResponse")}
+    return {
+        "kind": "discovery#restDescription", "discoveryVersion": "v1",
+        "id": "commentanalyzer:v1alpha1", "name": "commentanalyzer", "version": "v1alpha1",
+        "title": "Perspective Comment Analyzer API (Threadkeeper)", "protocol": "rest",
+        "rootUrl": root_url, "servicePath": "perspective/", "batchPath": "batch",
+        "baseUrl": root_url + "perspective/",
+        "parameters": {"key": {"type": "string", "location": "query",
+                               "description": "An API key with the analyze scope."}},
+        "schemas": schemas,
+        "resources": {"comments": {"methods": {
+            "analyze": _method("analyze", "AnalyzeCommentRequest", "AnalyzeCommentResponse"),
+            "suggestscore": _method("suggestscore", "SuggestCommentScoreRequest",
+                                    "SuggestCommentScoreResponse"),
+        }}},
+    }

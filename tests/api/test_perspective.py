@@ -165,3 +165,17 @@ def test_concurrent_requests_share_model_calls():
     assert {a["attributeScores"]["TOXICITY"]["summaryScore"]["value"] for a in answers} == {0.9}
     assert sum(len(call) for call in scorer.calls) == 20
     assert len(scorer.calls) <= 5  # batched: one call served many requests
+
+
+def test_discovery_document_points_google_clients_here(client, analyze_key):
+    response = client.get("/perspective/$discovery/rest?version=v1alpha1")
+    assert response.status_code == 200
+    doc = response.json()
+    method = doc["resources"]["comments"]["methods"]["analyze"]
+    # How Google's client libraries build a method's URL: rootUrl + servicePath + path.
+    url = doc["rootUrl"] + doc["servicePath"] + method["path"]
+    assert url == "http://testserver" + ANALYZE
+    assert method["httpMethod"] == "POST" and method["request"]["$ref"] in doc["schemas"]
+    path = url.removeprefix("http://testserver")
+    assert post(client, path, CORAL_BODY, analyze_key).status_code == 200
+    assert client.get("/perspective/$discovery/rest?version=v1").status_code == 404
