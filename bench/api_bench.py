@@ -23,7 +23,9 @@ analyze: `--clients` threads each send Coral's exact request body (TOXICITY,
 doNotStore) to /perspective/v1alpha1/comments:analyze?key=, with comment
 texts of realistic lengths, `--analyze-requests` in all; p50/p95 of each
 request's round trip. The model is the active scorer of the server:
-`fallback` (alt-profanity-check), or `detoxify-bert-base`, a checkpoint of
+`fallback` (alt-profanity-check), `active` (what this machine's settings and
+installed model make active: after `install_model`, that model), or
+`detoxify-bert-base`, a checkpoint of
 the real `original` model's shape (bert-base, random weights: the same
 compute) built on the fly, loaded once per gunicorn worker and fed by its
 batching thread. Re-run after the default model changes to measure that one.
@@ -284,6 +286,8 @@ def detoxify_model(args: argparse.Namespace) -> dict[str, str]:
     """Server settings for the analyze model (a bert-base checkpoint built once per run)."""
     if args.analyze_model == "fallback":
         return {"SCORER": "fallback"}
+    if args.analyze_model == "active":
+        return {}  # whatever this machine's settings and installed model make active
     global _MODEL
     if _MODEL is None:
         from tests.helpers import BERT_BASE, build_detoxify_checkpoint
@@ -331,9 +335,9 @@ def bench_database(label: str, database_url: str, args: argparse.Namespace) -> l
             # A first request per worker loads its model; then the measured ones.
             run_clients(args.workers * 2, analyze_jobs(args.workers * 4), analyze_sender,
                         port, key)
-            scenarios.append((f"analyze ({env['SCORER']}"
-                              f"{', ' + args.analyze_model if env['SCORER'] != 'fallback' else ''}"
-                              ", Coral's body)", analyze_jobs(args.analyze_requests)))
+            scenarios.append((f"analyze ({args.analyze_model}, {args.workers} worker(s) x "
+                              f"{args.threads} threads, Coral's body)",
+                              analyze_jobs(args.analyze_requests)))
         for name, jobs in scenarios:
             if jobs is None:
                 result = read_feed(port, key)
@@ -373,7 +377,7 @@ def main() -> None:
                         help="comma-separated scenarios: ingest, analyze, events")
     parser.add_argument("--analyze-requests", type=int, default=2000)
     parser.add_argument("--analyze-model", default="fallback",
-                        choices=["fallback", "detoxify-bert-base"])
+                        choices=["fallback", "detoxify-bert-base", "active"])
     parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16", "int8"])
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch threads per gunicorn worker (detoxify)")
