@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from ninja import Router, Schema
 from pydantic import ConfigDict, Field
 
-from moderation.decisions.events import events_sequence
+from moderation.decisions.events import events_sequence, events_unsequenced
 from moderation.events.selectors import DEFAULT_PAGE, MAX_PAGE, event_json, events_page
 from moderation.models import ApiScope, EventType, ReasonCode
 from moderation.reports.services import ReportError, comment_report_add
@@ -44,13 +44,14 @@ def events_list(request: HttpRequest, after: str = "0", limit: int = DEFAULT_PAG
     if unknown:
         raise ApiError(400, f"type: {unknown[0][:40]!r} is not one of "
                             f"{', '.join(EventType.values)}", field="type")
-    # What committed since the last read gets its positions first (cheap when nothing did).
+    # What committed since the last read gets its positions first (cheap when nothing
+    # did), a chunk at a time: a big import's events arrive over several reads.
     events_sequence()
     page = events_page(after=int(after), limit=limit, types=types)
     return {
         "events": [event_json(event, page.threads) for event in page.events],
         "next": str(page.next_cursor),
-        "has_more": page.has_more,
+        "has_more": page.has_more or events_unsequenced(),
     }
 
 

@@ -89,3 +89,22 @@ def test_report_on_an_unknown_comment_and_scopes(api):
     comment = CommentFactory()
     assert api.as_("read").post(f"comments/{comment.pk}/reports",
                                 {"reporter": "r", "reason": "spam"}).status_code == 403
+
+
+def test_a_backlog_larger_than_one_sequencing_chunk_says_has_more(api, moderator, monkeypatch):
+    import moderation.decisions.events as events
+
+    monkeypatch.setattr(events, "SEQUENCE_CHUNK", 2)
+    comments = [CommentFactory() for _ in range(5)]
+    for comment in comments:
+        comment_action_apply(comment=comment, action="flag", actor=moderator)
+    seen, after = [], "0"
+    for _ in range(10):
+        body = api.get("events", {"after": after, "limit": 100}).json()
+        seen += [e["data"]["comment"]["id"] for e in body["events"]]
+        after = body["next"]
+        if not body["has_more"]:
+            break
+    assert seen == [c.pk for c in comments]
+    sequenced = events.Event.objects.values_list("sequenced_at", flat=True)
+    assert all(stamp is not None and stamp.tzinfo is not None for stamp in sequenced)
