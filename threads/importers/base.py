@@ -38,14 +38,14 @@ class CommentRecord:
     author: str = ""
     # Hashed on the way in and never stored in clear.
     author_email: str = ""
-    # The source's own id for the commenter (the API sends it): identifies
-    # them across threads of the source when no e-mail is given. Hashed too.
-    author_external_id: str = ""
     body_html: str = ""
     created_at: datetime | None = None
     # Initial moderation state for comments the source already removed.
     state: str | None = None
     source_state: str = ""
+    # The source's own id for the commenter (the API sends it): identifies
+    # them across threads of the source when no e-mail is given. Hashed too.
+    author_external_id: str = ""
 
 
 @dataclass(slots=True)
