@@ -15,6 +15,7 @@ so a consumer that stores the last position it read misses nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -54,15 +55,32 @@ _DECISION_TYPES = {
 }
 
 
+# thread id -> (when looked up, pre-moderated?): a branch hide writes an event
+# per comment of one thread, and a source's mode changes once in a blue moon.
+_MODE_CACHE: dict[int, tuple[float, bool]] = {}
+MODE_CACHE_SECONDS = 2.0
+MODE_CACHE_SIZE = 1000
+
+
 def _premoderated(thread_ids: set[int]) -> dict[int, bool]:
     """thread id -> whether its source is pre-moderated (IngestSource, else the default)."""
-    mode = IngestSource.objects.filter(source=OuterRef("source")).values("moderation")[:1]
-    default = settings.API_DEFAULT_MODERATION
-    return {
-        pk: (mode or default) == IngestSource.Moderation.PRE
-        for pk, mode in Thread.objects.filter(pk__in=thread_ids)
-        .annotate(mode=Subquery(mode)).values_list("pk", "mode")
-    }
+    now = time.monotonic()
+    known = {pk: hit[1] for pk in thread_ids
+             if (hit := _MODE_CACHE.get(pk)) is not None and now - hit[0] < MODE_CACHE_SECONDS}
+    missing = thread_ids - set(known)
+    if missing:
+        mode = IngestSource.objects.filter(source=OuterRef("source")).values("moderation")[:1]
+        default = settings.API_DEFAULT_MODERATION
+        found = {
+            pk: (mode or default) == IngestSource.Moderation.PRE
+            for pk, mode in Thread.objects.filter(pk__in=missing)
+            .annotate(mode=Subquery(mode)).values_list("pk", "mode")
+        }
+        if len(_MODE_CACHE) > MODE_CACHE_SIZE:
+            _MODE_CACHE.clear()
+        _MODE_CACHE.update({pk: (now, pre) for pk, pre in found.items()})
+        known.update(found)
+    return known
 
 
 def _comment_data(comment: Comment, premoderated: bool | None = None) -> dict:
