@@ -1,9 +1,12 @@
-"""API throughput against a real gunicorn: ingest comments/s (20 clients, batches of 100 and 1).
+"""API throughput against a real gunicorn: ingest comments/s (20 clients, batches of 100 and 1),
+the Perspective-compatible analyze p50/p95 (20 clients), the decisions feed's read rate.
 
     SECRET_KEY=bench .venv/bin/python bench/api_bench.py [--clients 20]
         [--batch-comments 20000] [--single-comments 3000] [--workers 2] [--threads 4]
         [--pg-url postgres://postgres@127.0.0.1:5432/tk_api_bench] [--no-sqlite]
         [--broker redis://127.0.0.1:6379/8]
+        [--only ingest,analyze,events] [--analyze-requests 2000]
+        [--analyze-model fallback|detoxify-bert-base] [--torch-threads N]
 
 Sets up as docs/deploy.md does (migrate, create_api_key) on a fresh SQLite
 file (and, with --pg-url, a PostgreSQL database dropped and re-created),
@@ -15,6 +18,21 @@ Scoring is enqueued as in production, to a queue of its own on --broker
 (deleted afterwards; no worker reads it: the figure is the API's, not the
 model's). Prints comments/s, request p50/p95 and the machine's load
 (`uptime`) beside every figure; docs/benchmarks.md keeps the results.
+
+analyze: `--clients` threads each send Coral's exact request body (TOXICITY,
+doNotStore) to /perspective/v1alpha1/comments:analyze?key=, with comment
+texts of realistic lengths, `--analyze-requests` in all; p50/p95 of each
+request's round trip. The model is the active scorer of the server:
+`fallback` (alt-profanity-check), `active` (what this machine's settings and
+installed model make active: after `install_model`, that model), or
+`detoxify-bert-base`, a checkpoint of
+the real `original` model's shape (bert-base, random weights: the same
+compute) built on the fly, loaded once per gunicorn worker and fed by its
+batching thread. Re-run after the default model changes to measure that one.
+
+events: one consumer reads the whole feed that the ingest left (one
+`comment.imported` event per comment, plus the queue decisions), 1,000 per
+page, from `after=0` to the end, as a site catching up would: events/s.
 """
 
 from __future__ import annotations
@@ -213,13 +231,89 @@ def stop_server(process: subprocess.Popen) -> None:
             process.wait()
 
 
+CORAL_TEXTS = (
+    "Thanks for the article.",
+    "You are a stupid idiot and everyone here knows it.",
+    "I disagree with the premise, but the reporting on the court ruling is solid and the "
+    "sources are cited. It would help to hear from the other side too.",
+)
+
+
+def analyze_jobs(total: int, seed: int = 5) -> list[object]:
+    rng = random.Random(seed)
+    jobs = []
+    for _ in range(total):
+        text = rng.choice(CORAL_TEXTS) + " " + body(rng)
+        jobs.append({"comment": {"text": text}, "doNotStore": True,
+                     "requestedAttributes": {"TOXICITY": {}}, "languages": ["en"]})
+    return jobs
+
+
+def analyze_sender(client: Client, job: object) -> int:
+    status, answer = client.post(f"/perspective/v1alpha1/comments:analyze?key={client.key}",
+                                 job)
+    assert status == 200, answer
+    assert 0 <= answer["attributeScores"]["TOXICITY"]["summaryScore"]["value"] <= 1
+    return 1
+
+
+def read_feed(port: int, key: str) -> dict[str, float]:
+    """One consumer reading the feed from the start, 1,000 events a page."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": f"Bearer {key}", "X-Forwarded-Proto": "https"}
+    after, events, pages, latencies = "0", 0, 0, []
+    started = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        connection.request("GET", f"/api/v1/events?after={after}&limit=1000", headers=headers)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        assert response.status == 200, answer
+        latencies.append(time.perf_counter() - t0)
+        events += len(answer["events"])
+        pages += 1
+        after = answer["next"]
+        if not answer["has_more"]:
+            break
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {"comments": events, "per_second": events / wall, "requests": pages,
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000}
+
+
+def detoxify_model(args: argparse.Namespace) -> dict[str, str]:
+    """Server settings for the analyze model (a bert-base checkpoint built once per run)."""
+    if args.analyze_model == "fallback":
+        return {"SCORER": "fallback"}
+    if args.analyze_model == "active":
+        return {}  # whatever this machine's settings and installed model make active
+    global _MODEL
+    if _MODEL is None:
+        from tests.helpers import BERT_BASE, build_detoxify_checkpoint
+
+        directory = Path(tempfile.mkdtemp(prefix="tk-api-bench-model-"))
+        words = sorted({w for text in CORAL_TEXTS for w in text.lower().split()} | set(WORDS))
+        _MODEL = build_detoxify_checkpoint(directory, shape=BERT_BASE, words=words)
+    checkpoint, hf_dir = _MODEL
+    return {"SCORER": "detoxify", "DETOXIFY_CHECKPOINT": str(checkpoint),
+            "DETOXIFY_HF_CONFIG": str(hf_dir), "SCORING_PRECISION": args.precision,
+            "SCORING_TORCH_THREADS": str(args.torch_threads), "HF_HUB_OFFLINE": "1"}
+
+
+_MODEL: tuple[Path, Path] | None = None
+
+
 def bench_database(label: str, database_url: str, args: argparse.Namespace) -> list[str]:
     directory = Path(tempfile.mkdtemp(prefix="tk-api-bench-"))
     queue = f"tk-api-bench-{uuid.uuid4().hex[:8]}"
     env = environment(directory, database_url, args.broker, queue)
+    if "analyze" in args.only:
+        env.update(detoxify_model(args))
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-    made = subprocess.run([*manage, "create_api_key", "bench", "--scope", "ingest,read"],
+    made = subprocess.run([*manage, "create_api_key", "bench", "--scope",
+                           "ingest,read,analyze"],
                           cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     key = made.stdout.strip().splitlines()[-1]
     port = free_port()
@@ -227,15 +321,31 @@ def bench_database(label: str, database_url: str, args: argparse.Namespace) -> l
     rows = []
     try:
         run = uuid.uuid4().hex[:6]
-        scenarios = [
-            ("ingest, batches of 100", ingest_jobs(args.batch_comments, 100, run + "b")),
-            ("ingest, batches of 1", ingest_jobs(args.single_comments, 1, run + "s")),
-            ("ingest again (unchanged), batches of 100",
-             ingest_jobs(args.batch_comments, 100, run + "b")),
-        ]
+        scenarios = []
+        if "ingest" in args.only or "events" in args.only:
+            scenarios += [
+                ("ingest, batches of 100", ingest_jobs(args.batch_comments, 100, run + "b")),
+                ("ingest, batches of 1", ingest_jobs(args.single_comments, 1, run + "s")),
+                ("ingest again (unchanged), batches of 100",
+                 ingest_jobs(args.batch_comments, 100, run + "b")),
+            ]
+        if "events" in args.only:
+            scenarios.append(("events feed read (1 consumer, pages of 1,000)", None))
+        if "analyze" in args.only:
+            # A first request per worker loads its model; then the measured ones.
+            run_clients(args.workers * 2, analyze_jobs(args.workers * 4), analyze_sender,
+                        port, key)
+            scenarios.append((f"analyze ({args.analyze_model}, {args.workers} worker(s) x "
+                              f"{args.threads} threads, Coral's body)",
+                              analyze_jobs(args.analyze_requests)))
         for name, jobs in scenarios:
-            expected = "unchanged" if "again" in name else "created"
-            result = run_clients(args.clients, jobs, ingest_sender(expected), port, key)
+            if jobs is None:
+                result = read_feed(port, key)
+            elif name.startswith("analyze"):
+                result = run_clients(args.clients, jobs, analyze_sender, port, key)
+            else:
+                expected = "unchanged" if "again" in name else "created"
+                result = run_clients(args.clients, jobs, ingest_sender(expected), port, key)
             uptime = load()
             row = (f"| {label} | {name} | {args.clients} | {result['comments']:,} | "
                    f"{result['per_second']:,.0f} | {result['p50_ms']:.0f} | "
@@ -263,7 +373,16 @@ def main() -> None:
     parser.add_argument("--pg-url", default="")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/8")
+    parser.add_argument("--only", default="ingest,analyze,events",
+                        help="comma-separated scenarios: ingest, analyze, events")
+    parser.add_argument("--analyze-requests", type=int, default=2000)
+    parser.add_argument("--analyze-model", default="fallback",
+                        choices=["fallback", "detoxify-bert-base", "active"])
+    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16", "int8"])
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads per gunicorn worker (detoxify)")
     args = parser.parse_args()
+    args.only = {part.strip() for part in args.only.split(",") if part.strip()}
     print(f"machine: {load()}")
     print("| database | scenario | clients | comments | comments/s | p50 ms | p95 ms | "
           "load (1/5/15 min) |")

@@ -9,4 +9,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("threadkeeper")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Tasks live in feature packages, not in an app-level tasks.py.
-app.autodiscover_tasks(["moderation.scoring", "moderation.decisions"])
+app.autodiscover_tasks(["moderation.scoring", "moderation.decisions", "moderation.events"])

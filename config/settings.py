@@ -345,6 +345,39 @@ if MODERATION_BANNED_WORDS_ACTION not in ("review", "hide"):
 # Days of decided comments a backtest reads when the form does not say.
 POLICY_BACKTEST_DAYS = env_int("POLICY_BACKTEST_DAYS", 30, minimum=1)
 
+# --- Decisions feed, webhooks, reader reports, Perspective (docs/api.md) ---------
+# Webhook requests: the whole exchange ends after WEBHOOK_TIMEOUT seconds, the
+# TCP (and TLS) connect after WEBHOOK_CONNECT_TIMEOUT.
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT", "3"))
+# Attempts per delivery; the delay before attempt n+1 is BASE x 2^(n-1), at most MAX.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)))
+# A subscription is disabled after this many failed attempts in a row that
+# span at least this many seconds (a short outage of a busy receiver is not enough).
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600)
+# Plain-http receivers (a receiver on the same private network, tests).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
+# Networks (CIDR, comma-separated) a webhook may reach although they are
+# private, loopback or reserved; empty: public addresses only.
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
+WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "moderation.events.tasks.webhooks_sweep_task",
+    "schedule": float(WEBHOOK_SWEEP_SECONDS),
+}
+# A pending or approved comment goes to the review queue when this many
+# readers have reported it (0: reports never move a comment by themselves).
+REPORTS_REVIEW_AFTER = env_int("REPORTS_REVIEW_AFTER", 3)
+# Perspective-compatible endpoint: requests scored together (one model call)
+# and how long the first request of a batch waits for others to join it.
+PERSPECTIVE_BATCH_MAX = env_int("PERSPECTIVE_BATCH_MAX", 32, minimum=1)
+PERSPECTIVE_BATCH_WAIT_MS = float(os.environ.get("PERSPECTIVE_BATCH_WAIT_MS", "5"))
+# Longest comment text accepted (characters); Perspective's own limit is 20 KB.
+PERSPECTIVE_MAX_TEXT_CHARS = env_int("PERSPECTIVE_MAX_TEXT_CHARS", 20480, minimum=1)
+
 # --- API (docs/api.md) ----------------------------------------------------------
 API_PREFIX = "/api/v1/"
 # A request body over this is refused with 413 (a batch of 1,000 typical comments is ~1 MB).

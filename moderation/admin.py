@@ -711,3 +711,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class IngestSourceAdmin(admin.ModelAdmin):
     list_display = ["source", "moderation", "updated_at"]
     list_editable = ["moderation"]
+
+
+# The integrations' admin (webhooks, the feed, reports): a module of its own.
+from . import admin_integrations  # noqa: E402, F401

@@ -27,4 +27,6 @@ class ModerationConfig(AppConfig):
 
         user_logged_in.connect(preferences_load_on_login,
                                dispatch_uid="moderation_preferences_on_login")
+        from .events import receivers as event_receivers  # noqa: F401
+        from .events import tasks as event_tasks  # noqa: F401
         from .scoring import checks, receivers, tasks  # noqa: F401

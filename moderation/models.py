@@ -322,6 +322,202 @@ class PolicyChange(models.Model):
     def __str__(self) -> str:
         return f"{self.actor or 'system'}: {self.summary}"
 
+# --- Decisions feed, webhooks, reader reports, Perspective labels (issue 15: events) -------
+
+
+class EventType(models.TextChoices):
+    """What an event in the decisions feed (and a webhook) says happened; docs/api.md."""
+
+    STATE_CHANGED = "comment.state_changed", "Comment state changed"
+    QUEUED = "comment.queued", "Comment entered the review queue"
+    UNQUEUED = "comment.unqueued", "Comment left the review queue"
+    IMPORTED = "comment.imported", "Comment imported or ingested"
+    EDITED = "comment.edited", "Comment text changed"
+    REPORT_RECEIVED = "report.received", "Reader report received"
+
+
+class Event(models.Model):
+    """One row of the outbox: written in the transaction that made the change.
+
+    `position` is the feed's order. It is not the id: ids are handed out when
+    a row is inserted, but transactions commit in another order, so a reader
+    that followed ids could pass an id whose transaction had not committed
+    yet and never see it. A position is given only to committed rows, by
+    `events_sequence` (one sequencer at a time, under the EventSequencer row
+    lock), always above every position given before: a consumer that stores
+    the last position it read never misses an event.
+    """
+
+    position = models.BigIntegerField(null=True, blank=True, unique=True)
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    comment = models.ForeignKey(Comment, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+")
+    # What the event says, as it was at that moment (docs/api.md "Decisions feed").
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sequenced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], name="event_unsequenced",
+                         condition=models.Q(position__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"event #{self.pk} @{self.position}: {self.type}"
+
+
+class EventSequencer(models.Model):
+    """One row (pk=1): the last feed position given; its row lock serialises sequencers."""
+
+    last_position = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"events sequenced up to {self.last_position}"
+
+
+class WebhookSubscription(models.Model):
+    """A receiver of signed event deliveries (Standard Webhooks), managed in admin."""
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField(max_length=2000)
+    event_types = models.JSONField(
+        default=list, help_text="Event types to deliver (comment.state_changed, ...).")
+    # whsec_ + base64 of 32 random bytes; kept readable: it signs every delivery.
+    secret = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # The feed position up to which deliveries were created for this subscription.
+    cursor = models.BigIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} -> {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: tried until it succeeds or its attempts run out."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (attempts exhausted)"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE,
+                                     related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the next attempt is due; while an attempt runs, the end of its lease.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event"],
+                                    name="webhook_delivery_unique_event"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due",
+                         condition=models.Q(state="pending")),
+        ]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event.type} #{self.event_id} -> {self.subscription.name}: {self.state}"
+
+
+class WebhookAttempt(models.Model):
+    """The delivery log: one row per HTTP request made."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    # The start of the receiver's answer, for the log (never rendered as HTML).
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.started_at:%Y-%m-%d %H:%M:%S}: {self.status or self.error}"
+
+
+class CommentReport(models.Model):
+    """A reader reported a comment. One per reporter per comment.
+
+    `reporter` is a salted hash of the site's opaque reporter id: enough to
+    refuse a second report, nothing that names the reader.
+    """
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.CharField(max_length=64)
+    reason = models.CharField(max_length=32, choices=ReasonCode.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reporter"],
+                                    name="report_unique_reporter"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report on #{self.comment_id}: {self.reason}"
+
+
+class CommentReportSummary(models.Model):
+    """Reports per comment, kept by the report service: what the Reported tab sorts by."""
+
+    comment = models.OneToOneField(Comment, on_delete=models.CASCADE, primary_key=True,
+                                   related_name="report_summary")
+    count = models.PositiveIntegerField(default=0)
+    reasons = models.JSONField(default=dict, help_text="reason -> count")
+    last_reported_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["count", "comment"], name="report_summary_count")]
+
+    def __str__(self) -> str:
+        return f"#{self.comment_id}: {self.count} report(s)"
+
+
+class ModeratorLabel(models.Model):
+    """A moderator's verdict that an integration sent back (Perspective `suggestscore`).
+
+    Kept with the model's own score for the same text, for calibrating
+    thresholds; the text itself is not stored, only its hash.
+    """
+
+    attribute = models.CharField(max_length=32)
+    label = models.CharField(max_length=32, help_text="The model label serving the attribute.")
+    value = models.FloatField(help_text="The moderator's verdict, 0..1.")
+    model_key = models.CharField(max_length=200)
+    model_score = models.FloatField()
+    content_hash = models.CharField(max_length=64)
+    community_id = models.CharField(max_length=200, blank=True)
+    client_token = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["label", "created_at"], name="modlabel_label_created")]
+
+    def __str__(self) -> str:
+        return f"{self.attribute}={self.value} (model {self.model_score:.3f})"
+
 # --- API (issue 15): keys for the integrations, and each source's moderation mode ---------
 
 

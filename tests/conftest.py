@@ -329,6 +329,57 @@ def long_queue(db, tmp_path):
     score_comment(comments[30], 0.03, label="insult")
     return [c.pk for c in comments[:30]]
 
+# --- webhooks and the decisions feed ---------------------------------------------------
+
+# The real Redis, the events package's own database.
+WEBHOOK_BROKER = os.environ.get("TEST_WEBHOOK_BROKER", "redis://127.0.0.1:6379/9")
+# What a receiver on this machine needs (tests only: production allows public https).
+WEBHOOK_TEST_ENV = {
+    "WEBHOOK_ALLOW_HTTP": "1", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+    "WEBHOOK_RETRY_BASE_SECONDS": "0.3", "WEBHOOK_TIMEOUT": "2",
+}
+
+
+@pytest.fixture
+def webhook_settings(settings):
+    """Receivers on 127.0.0.1 over plain http are allowed; retries come quickly."""
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.3
+    settings.WEBHOOK_TIMEOUT = 2.0
+    return settings
+
+
+@pytest.fixture
+def webhook_queue():
+    """This process sends task messages to a fresh queue on the real Redis; returns its name."""
+    import redis
+
+    from config.celery import app
+
+    queue = f"tk-webhooks-{uuid.uuid4().hex[:10]}"
+    saved = (app.conf.broker_url, app.conf.task_default_queue)
+    point_celery_app(WEBHOOK_BROKER, queue)
+    yield queue
+    redis.Redis.from_url(WEBHOOK_BROKER).delete(queue, f"{queue}.unacked")
+    point_celery_app(*saved)
+
+
+@pytest.fixture
+def webhook_worker(webhook_queue, tmp_path):
+    """A real prefork worker on that queue, with the webhook test settings. Tests commit."""
+    env = {
+        **os.environ, **WEBHOOK_TEST_ENV,
+        "SECRET_KEY": "test-worker", "DEBUG": "0", "DATABASE_URL": child_database_url(),
+        "CELERY_BROKER_URL": WEBHOOK_BROKER, "CELERY_TASK_DEFAULT_QUEUE": webhook_queue,
+        "SCORING_AUTO_ENQUEUE": "0", "LOG_LEVEL": "INFO",
+    }
+    worker = CeleryWorker(webhook_queue, env, tmp_path / "webhook-worker.log")
+    worker.start()
+    worker.wait_for_log("ready.")
+    yield worker
+    worker.stop()
+
 # --- the v1 API (issue 15) ----------------------------------------------------------
 
 
@@ -382,7 +433,7 @@ def api_server(tmp_path_factory):
     queue = f"tk-api-{uuid.uuid4().hex[:10]}"
     env = production_environment(directory, CELERY_BROKER_URL=API_BROKER,
                                  CELERY_TASK_DEFAULT_QUEUE=queue, SCORER="fallback",
-                                 SCORING_AUTO_ENQUEUE="1")
+                                 SCORING_AUTO_ENQUEUE="1", **WEBHOOK_TEST_ENV)
     assert manage(env, "migrate", "--no-input", "-v0").returncode == 0
     made = manage(env, "create_api_key", "site", "--scope", "ingest,read,moderate")
     assert made.returncode == 0, made.stderr

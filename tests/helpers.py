@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -819,6 +819,107 @@ def csp_violations(page) -> list[str]:
             if "Content Security Policy" in message.text else None)
     return violations
 
+# --- webhooks: a real receiver on 127.0.0.1 ----------------------------------------
+
+
+@dataclass
+class ReceivedWebhook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    answered: int
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 (ephemeral port) that records every POST it gets.
+
+    `script`: how to answer, one entry per request in turn (the last one
+    repeats): a status code, or ("sleep", seconds, status), or ("redirect",
+    url), or ("trickle", seconds) (sends its answer one byte a second).
+    `secret`: when given, `verified` lists the requests whose Standard
+    Webhooks signature checks out.
+    """
+
+    def __init__(self, script: Sequence[object] = (200,), secret: str | None = None) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.script = list(script)
+        self.secret = secret
+        self.received: list[ReceivedWebhook] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                # The client may give up first (its deadline): that is the point of some tests.
+                with suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer()
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    step = receiver.script[min(len(receiver.received), len(receiver.script) - 1)]
+                    status = step if isinstance(step, int) else 200
+                    if isinstance(step, tuple) and step[0] == "sleep":
+                        status = step[2]
+                    elif isinstance(step, tuple) and step[0] == "redirect":
+                        status = 302
+                    receiver.received.append(ReceivedWebhook(
+                        self.path, {k.lower(): v for k, v in self.headers.items()}, body, status))
+                if isinstance(step, tuple) and step[0] == "sleep":
+                    time.sleep(step[1])
+                if isinstance(step, tuple) and step[0] == "trickle":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    for _ in range(int(step[1])):
+                        self.wfile.write(b"X")
+                        self.wfile.flush()
+                        time.sleep(1)
+                    return
+                self.send_response(status)
+                if isinstance(step, tuple) and step[0] == "redirect":
+                    self.send_header("Location", step[1])
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if 200 <= status < 300 else b"<b>nope</b>")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hooks/threadkeeper"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def verified(self) -> list[ReceivedWebhook]:
+        from moderation.events.webhooks import webhook_verify
+
+        assert self.secret is not None
+        return [r for r in self.received
+                if webhook_verify(secret=self.secret, headers=r.headers, body=r.body)]
+
+    def successes(self) -> list[ReceivedWebhook]:
+        return [r for r in self.received if 200 <= r.answered < 300]
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.received) >= count:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the receiver got {len(self.received)} request(s), not {count}")
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
 # --- the v1 API (issue 15) ----------------------------------------------------------
 
 
@@ -922,3 +1023,4 @@ def load_toxblock_recording() -> dict:
 
     with gzip.open(TOXBLOCK_RECORDING, "rt", encoding="utf-8") as handle:
         return json.load(handle)
+

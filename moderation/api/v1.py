@@ -95,3 +95,6 @@ from . import v1_comments, v1_threads  # noqa: E402
 
 api.add_router("/", v1_comments.router)
 api.add_router("/", v1_threads.router)
+from . import v1_events  # noqa: E402
+
+api.add_router("/", v1_events.router)

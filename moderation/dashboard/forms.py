@@ -53,8 +53,9 @@ class QueueFilterForm(forms.Form):
     after = forms.CharField(required=False, max_length=2000)
     size = WholeNumberField(required=False, min_value=1, max_value=queue.MAX_PAGE_SIZE)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, default_sort: str = "score", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.default_sort = default_sort
         self.fields["label"].choices = [
             ("", "any label"),
             *((name, label.display_name) for name, label in label_table().items()),
@@ -62,7 +63,7 @@ class QueueFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        data["sort"] = data.get("sort") or "score"
+        data["sort"] = data.get("sort") or self.default_sort
         token = data.get("after")
         data["cursor"] = None
         if token and "sort" not in self.errors:

@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from moderation.decisions.selectors import comment_ids_decided_since
 from moderation.models import ToxicityScore
+from moderation.reader_reports.selectors import reported_comments
 from moderation.scoring.labels import pivot_threshold
 from moderation.scoring.registry import scorer_choice
 from threads.models import Comment, Thread
@@ -43,6 +44,7 @@ TABS: dict[str, str] = {
     "flagged": "Flagged",
     "hidden": "Hidden",
     "approved": "Approved",
+    "reported": "Reported",
     "all": "All",
 }
 SORTS: dict[str, str] = {
@@ -50,7 +52,10 @@ SORTS: dict[str, str] = {
     "newest": "Newest",
     "oldest": "Oldest",
     "uncertain": "Most uncertain",
+    "reports": "Most reported",
 }
+# A tab's sort when the URL names none (others: highest score first).
+DEFAULT_SORTS: dict[str, str] = {"reported": "reports"}
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 # Tab counts stop at this many: counting a million approved comments exactly
@@ -72,6 +77,8 @@ def tab_queryset(tab: str) -> QuerySet[Comment]:
         return Comment.objects.filter(state=State.HIDDEN)
     if tab == "approved":
         return Comment.objects.filter(state=State.APPROVED)
+    if tab == "reported":
+        return reported_comments()
     if tab == "all":
         return Comment.objects.all()
     raise QueueError(f"unknown tab {tab!r}; use one of: {', '.join(TABS)}")
@@ -82,6 +89,8 @@ def comment_in_tab(comment: Comment, tab: str) -> bool:
         return comment.state == State.PENDING and comment.needs_review
     if tab == "all":
         return True
+    if tab == "reported":
+        return reported_comments().filter(pk=comment.pk).exists()
     return comment.state == tab
 
 
@@ -212,6 +221,8 @@ def sort_spec(sort: str) -> SortSpec:
         return SortSpec("newest", "created_at", (Walk(descending=True),), is_datetime=True)
     if sort == "oldest":
         return SortSpec("oldest", "created_at", (Walk(descending=False),), is_datetime=True)
+    if sort == "reports":
+        return SortSpec("reports", "report_count", (Walk(descending=True),))
     if sort == "uncertain":
         threshold = pivot_threshold()
         return SortSpec(
@@ -303,6 +314,9 @@ def card_queryset(queryset: QuerySet[Comment]) -> QuerySet[Comment]:
     return with_body_preview(queryset.select_related("thread", "author").annotate(
         parent_excerpt=Substr("parent__body", 1, EXCERPT_CHARS + 1),
         parent_author=F("parent__author_name"),
+        # Reader reports (templates/dashboard/_card_reports.html), joined, not queried per card.
+        card_report_count=F("report_summary__count"),
+        card_report_reasons=F("report_summary__reasons"),
     )).defer("thread__lead")
 
 
@@ -367,6 +381,8 @@ def queue_page(
     spec = sort_spec(sort)
     size = max(1, min(size, MAX_PAGE_SIZE))
     base = (filters or QueueFilters()).apply(tab_queryset(tab))
+    if spec.field == "report_count" and "report_count" not in base.query.annotations:
+        base = base.annotate(report_count=F("report_summary__count"))
     cursor = after
     tagged: list[tuple[int | None, Comment]] = []
     positions: list[Position | None] = (
@@ -437,7 +453,11 @@ def new_in_tab_count(*, tab: str, since: datetime, exclude_actor_id: int | None,
     Decision whose to_state is the tab's state: the scoring policy's `queue`,
     a colleague's action, and a colleague's undo that puts a comment back
     (into review: back to pending, still marked for review).
+    Into Reported, a reader's report.
     """
+    if tab == "reported":
+        recent = reported_comments().filter(report_summary__last_reported_at__gt=since)
+        return recent[: COUNT_CAP + 1].count()
     moved = comment_ids_decided_since(
         since=since,
         to_state=State.PENDING if tab == "review" else (tab if tab != "all" else None),

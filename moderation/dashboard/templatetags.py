@@ -261,6 +261,16 @@ def thousands(value: int | None) -> str:
     return f"{value or 0:,}"
 
 
+@register.filter
+def report_reasons(reasons: dict | None) -> list[tuple[str, int]]:
+    """A report summary's reasons as (display name, count), most reported first."""
+    names = dict(ReasonCode.choices)
+    if not isinstance(reasons, dict):
+        return []
+    pairs = [(names.get(key, str(key)), count) for key, count in reasons.items()
+             if isinstance(count, int)]
+    return sorted(pairs, key=lambda pair: -pair[1])
+
 # --- languages and "why this score" (issue 12 parts 4 and 5) ----------------------
 
 

@@ -98,7 +98,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
     if tab not in queue.TABS:
         return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
-    form = QueueFilterForm(request.GET)
+    form = QueueFilterForm(request.GET, default_sort=queue.DEFAULT_SORTS.get(tab, "score"))
     produced = active_labels()
     if not form.is_valid():
         if request.htmx:

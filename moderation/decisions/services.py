@@ -28,6 +28,7 @@ from moderation.models import Action, BranchHideJob, Decision, ReasonCode, Toxic
 from threads.models import Comment
 from threads.selectors import comment_subtree
 
+from .events import decision_event_record
 from .selectors import branch_jobs_stalled
 from .states import (
     AUTHOR_DELETED,
@@ -175,12 +176,13 @@ def comment_undo(*, decision: Decision, actor: AbstractBaseUser) -> Decision:
 
 
 def comment_review_mark(*, comment: Comment | int, needs_review: bool,
-                        ml: MlContext, note: str = "") -> Decision | None:
+                        ml: MlContext | None, note: str = "") -> Decision | None:
     """The scoring policy puts a pending comment into the review queue or takes it out.
 
     A system decision, so the audit log shows why a comment entered the
-    queue. Does nothing if the flag already has that value, if the comment
-    is no longer pending, or if a human already decided on this text.
+    queue (`note`: why, when it was not a score). Does nothing if the flag
+    already has that value, if the comment is no longer pending, or if a
+    human already decided on this text.
     """
     with transaction.atomic():
         locked = _lock(comment)
@@ -620,14 +622,14 @@ def _record(
     extra_fields: list[str] | None = None,
     job: BranchHideJob | None = None,
 ) -> Decision:
-    """Change the locked comment's state, bump its version, write the Decision."""
+    """Change the locked comment's state, bump its version, write the Decision and its event."""
     ml = ml or _current_ml(comment)
     from_state = comment.state
     seen_version = comment.version
     comment.state = to_state
     comment.version += 1
     comment.save(update_fields=["state", "version", "updated_at", *(extra_fields or [])])
-    return Decision.objects.create(
+    decision = Decision.objects.create(
         comment=comment,
         actor=actor,
         action=action,
@@ -643,6 +645,9 @@ def _record(
         threshold=ml.threshold,
         branch_job=job,
     )
+    # The outbox row, in this same transaction: the feed and webhooks carry it.
+    decision_event_record(comment=comment, decision=decision)
+    return decision
 
 
 # --- API (issue 15): the author deleted the comment on the site ------------------------

@@ -1,10 +1,11 @@
 """The API against real processes: gunicorn, a Celery worker on the real Redis, SQLite."""
 
+import json
 import time
 
 import pytest
 
-from tests.helpers import http_json
+from tests.helpers import WebhookReceiver, http_json, manage
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +22,14 @@ def wait_for(check, timeout: float = 60, step: float = 0.2):
 
 def test_ingest_scored_by_a_worker_queued_then_a_moderator_hides_it(api_server):
     base, key = api_server.base, api_server.key
+    # The site follows the decisions feed and takes webhooks; its receiver fails once.
+    status, start = http_json(base, "GET", "/api/v1/events?type=comment.state_changed", key=key)
+    assert status == 200, start
+    receiver = WebhookReceiver([500, 200]).__enter__()
+    made = manage(api_server.env, "create_webhook", "site", receiver.url,
+                  "--event", "comment.state_changed")
+    assert made.returncode == 0, made.stderr
+    receiver.secret = made.stdout.strip().splitlines()[-1]
     status, body = http_json(base, "POST", "/api/v1/comments", key=key, body={"comments": [
         {"source": "site", "thread": {"external_id": "article-1", "title": "An article",
                                       "url": "https://site.example/article-1"},
@@ -54,6 +63,27 @@ def test_ingest_scored_by_a_worker_queued_then_a_moderator_hides_it(api_server):
     status, again = http_json(base, "POST", f"/api/v1/comments/{toxic_id}/actions", key=key,
                               body={"action": "approve", "expected_version": comment["version"]})
     assert status == 409 and again["error"]["acted_by"] == "api:site"
+
+    # The feed carries the hide once, after the cursor the site stored.
+    status, feed = http_json(base, "GET", "/api/v1/events?type=comment.state_changed&after="
+                             + start["next"], key=key)
+    assert status == 200, feed
+    hides = [e for e in feed["events"] if e["data"]["comment"]["id"] == toxic_id]
+    assert [(e["data"]["decision"]["action"], e["data"]["comment"]["visible"])
+            for e in hides] == [("hide", False)]
+    status, after = http_json(base, "GET", f"/api/v1/events?after={feed['next']}", key=key)
+    assert status == 200 and after["events"] == []
+    # The webhook: refused once (500), retried, delivered once, signature verified.
+    try:
+        receiver.wait_for(2, timeout=60)
+        time.sleep(1.0)  # room for a third delivery, were one coming
+    finally:
+        receiver.__exit__(None, None, None)
+    assert [r.answered for r in receiver.received] == [500, 200]
+    assert len(receiver.verified) == 2
+    assert {r.headers["webhook-id"] for r in receiver.received} == {f"evt_{hides[0]['id']}"}
+    delivered = json.loads(receiver.successes()[0].body)
+    assert delivered == hides[0]
 
 
 def test_every_error_path_of_the_real_server_is_json(api_server):

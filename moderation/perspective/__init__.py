@@ -1,0 +1,1 @@
+"""The Perspective-compatible endpoint's logic: requests, attributes, batching, suggested scores."""
