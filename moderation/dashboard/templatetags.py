@@ -235,3 +235,11 @@ def _act_url() -> str:
 def thousands(value: int | None) -> str:
     """12345 -> "12,345": job sizes are read at a glance."""
     return f"{value or 0:,}"
+
+
+@register.filter
+def query_string(params: dict | None) -> str:
+    """A dict of URL parameters (QueueFilters.as_query) as an encoded query string."""
+    from urllib.parse import urlencode
+
+    return urlencode(params or {})

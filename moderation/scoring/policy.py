@@ -18,6 +18,7 @@ from moderation.decisions.services import MlContext, comment_action_apply, comme
 from moderation.models import Action
 from threads.models import Comment
 
+from .authors import author_rules_apply
 from .labels import label_get, label_table
 
 
@@ -68,6 +69,10 @@ def comment_policy_apply(*, comment: Comment | int, scores: Mapping[str, float],
     text is the text scored.
     """
     verdict = policy_evaluate(scores=scores, model_key=model_key)
+    # Per-author rules first (ban, suspension, pre-moderation, trust): one call.
+    taken = author_rules_apply(comment=comment, verdict=verdict)
+    if taken is not None:
+        return taken or None
     if verdict.hide:
         locked = comment if isinstance(comment, Comment) else Comment.objects.get(pk=comment)
         if locked.state == Comment.State.PENDING:
