@@ -313,7 +313,7 @@ def branch_job_undo_start(*, job: BranchHideJob | int, actor: AbstractBaseUser) 
         source = BranchHideJob.objects.select_for_update().filter(pk=job_id).first()
         if source is None:
             raise ModerationError(f"branch job #{job_id} does not exist")
-        if source.kind != BranchHideJob.Kind.HIDE:
+        if source.kind == BranchHideJob.Kind.UNDO:
             raise ModerationError(f"job #{source.pk} is itself an undo; it cannot be undone",
                                   comment_id=source.root_id)
         what = (f"the batch #{source.pk} ({source.description or source.action})"
