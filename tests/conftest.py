@@ -266,3 +266,16 @@ def big_branch(import_json):
     branch = list(Comment.objects.filter(thread__external_id="big")
                   .exclude(external_id="big-outside").order_by("path"))
     return branch[0], [c.pk for c in branch], Comment.objects.get(external_id="big-outside")
+
+
+# --- queuefeat: score bands, authors, search, threads table ---------------------------
+
+
+@pytest.fixture
+def desk(transactional_db, tmp_path, monkeypatch):
+    """The desk_seed threads and a moderator "mod", for the browser tests (committed)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from tests.helpers import desk_seed
+
+    desk_seed(tmp_path)
+    return ModeratorFactory(username="mod")
