@@ -126,6 +126,11 @@ class Comment(models.Model):
                 condition=models.Q(state="pending", needs_review=True),
             ),
             models.Index(fields=["thread", "created_at"], name="comment_thread_created"),
+            # The score-band histogram of the review queue for one label.
+            models.Index(
+                fields=["toxicity_label", "toxicity"], name="comment_review_label_score",
+                condition=models.Q(state="pending", needs_review=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Floor, Substr
+from django.db.models.functions import Floor, Substr
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -682,13 +682,6 @@ class ThreadsTable:
     total: int
 
 
-def _review_count(outer: str = "pk") -> Subquery:
-    return Subquery(
-        Comment.objects.filter(thread=OuterRef(outer), state=State.PENDING, needs_review=True)
-        .order_by().values("thread").annotate(n=Count("id")).values("n")[:1]
-    )
-
-
 def threads_table(*, sort: str, source: str = "", page: int = 1,
                   size: int = THREADS_PAGE) -> ThreadsTable:
     """One page of threads, in the chosen order, with their counts: a fixed number of queries.
@@ -711,8 +704,9 @@ def threads_table(*, sort: str, source: str = "", page: int = 1,
         total = ordered.count()
     else:
         if sort == "review":
-            threads = threads.annotate(key=Coalesce(_review_count(), 0)).order_by("-key", "-id")
-        elif sort == "newest_comment":
+            return _threads_page(_threads_by_review(threads, source, offset, size),
+                                 page=page, size=size, total=threads.count())
+        if sort == "newest_comment":
             newest = Subquery(Comment.objects.filter(thread=OuterRef("pk"),
                                                      created_at__isnull=False)
                               .order_by("-created_at").values("created_at")[:1])
@@ -724,7 +718,33 @@ def threads_table(*, sort: str, source: str = "", page: int = 1,
             threads = threads.order_by("title", "id")
         ordered = threads.values_list("pk", flat=True)
         total = threads.count()
-    ids = list(ordered[offset: offset + size + 1])
+    return _threads_page(list(ordered[offset: offset + size + 1]), page=page, size=size,
+                         total=total)
+
+
+def _threads_by_review(threads: QuerySet[Thread], source: str, offset: int,
+                       size: int) -> list[int]:
+    """Thread ids by needs-review count (highest first), then the others newest first.
+
+    One index-only scan of the partial `comment_review_thread` index, grouped
+    by thread (the review queue's size, not the table's), instead of a count
+    per thread.
+    """
+    waiting = Comment.objects.filter(state=State.PENDING, needs_review=True)
+    if source:
+        waiting = waiting.filter(thread__source=source)
+    counted = [pk for pk, _ in sorted(
+        waiting.values("thread_id").annotate(n=Count("id")).order_by()
+        .values_list("thread_id", "n"), key=lambda row: (-row[1], -row[0]))]
+    ids = counted[offset: offset + size + 1]
+    if len(ids) < size + 1:
+        rest = threads.exclude(pk__in=counted).order_by("-id").values_list("pk", flat=True)
+        start = max(0, offset - len(counted))
+        ids += list(rest[start: start + size + 1 - len(ids)])
+    return ids
+
+
+def _threads_page(ids: list[int], *, page: int, size: int, total: int) -> ThreadsTable:
     has_next = len(ids) > size
     ids = ids[:size]
     by_id = {t.pk: t for t in Thread.objects.filter(pk__in=ids).defer("lead")}

@@ -26,10 +26,8 @@ from threads.models import Author, Comment, Thread
 
 # Keep in step with migration moderation/0007_comment_search.
 SEARCH_INDEX_CHARS = 100_000
-PG_DOCUMENT = (
-    "to_tsvector('simple'::regconfig, coalesce(threads_comment.author_name, '') || ' ' || "
-    f"left(coalesce(threads_comment.body, ''), {SEARCH_INDEX_CHARS}))"
-)
+# The indexed expression (the function is created by the migration).
+PG_DOCUMENT = "threadkeeper_search_document(threads_comment.author_name, threads_comment.body)"
 SQLITE_TABLE = "moderation_comment_search"
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
