@@ -192,7 +192,7 @@ def test_threads_table_sorts_filters_and_opens_a_threads_queue(browser, live_ser
     rows = page.locator("[data-thread-row]")
     expect(rows).to_have_count(2)
     expect(rows.first).to_have_attribute("data-thread-row", str(desk_thread.pk))
-    expect(rows.first.locator("[data-review]")).to_have_text("6")
+    expect(rows.first.locator("[data-review]")).to_have_attribute("data-review", "6")
     shoot(page, "threads")
     page.select_option("select[name=source]", "disqus")
     page.click(".filters button[type=submit]")
