@@ -59,6 +59,14 @@ WORDS = [
     "users", "report", "never", "always", "maybe", "actually", "literally", "honestly",
     "obviously", "shameful", "brilliant",
 ]
+# Natural text also has a long tail: names, places, topics, most of them rare
+# (Zipf's law). 8,000 made-up words drawn with weight 1/rank give search a
+# realistic mix of very common, common and rare terms (the list above alone
+# puts every word in a third of all comments).
+SYLLABLES = ["ka", "ro", "mi", "tel", "sun", "dar", "vo", "lin", "pe", "zu", "nor", "ix",
+             "ba", "que", "sh", "ta", "len", "mo", "ri", "gan"]
+TAIL = [a + b + c for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES]
+TAIL_WEIGHTS = [1 / rank for rank in range(1, len(TAIL) + 1)]
 
 
 # --- loading -------------------------------------------------------------------
@@ -137,7 +145,10 @@ def load(base: str, db: str, total: int, big_thread: int, seed: int) -> dict[str
                 )
                 base_id = next_id
                 for j in range(size):
-                    body = " ".join(rng.choices(WORDS, k=rng.randint(6, 60))).capitalize() + "."
+                    words = rng.choices(WORDS, k=rng.randint(6, 60))
+                    words += rng.choices(TAIL, TAIL_WEIGHTS, k=rng.randint(0, 3))
+                    rng.shuffle(words)
+                    body = " ".join(words).capitalize() + "."
                     content_hash = hashlib.sha256(body.encode()).hexdigest()
                     top = top_score(rng)
                     label = rng.choices(LABELS, LABEL_WEIGHTS)[0]
@@ -378,6 +389,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
+    parser.add_argument("--only", nargs="*", default=[],
+                        help="run only the scenarios whose name contains one of these words")
+    parser.add_argument("--load-only", action="store_true",
+                        help="create and load the database, then stop (implies --keep)")
     parser.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"),
                         help="markdown file whose '## Dashboard' section is replaced ('' to skip)")
     args = parser.parse_args()
@@ -399,6 +414,12 @@ def main() -> None:
                        cwd=ROOT, env=env, check=True)
         stats = load(args.pg, args.db, args.comments, args.big_thread, args.seed)
         print(f"loaded {stats}", flush=True)
+        if args.load_only:
+            return
+    else:
+        # A database kept from an earlier run gets this checkout's migrations.
+        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+                       cwd=ROOT, env=env, check=True)
 
     os.environ.update(env)
     import django
@@ -450,22 +471,54 @@ def main() -> None:
                                       "reason": "other", "ctx": "queue", "tab": "review"})
 
         scenarios.append(("action: flag one comment (POST /act/)", act))
+
+        # Search: every client cycles through common words, the long tail
+        # (rank 1 to rank 7,900 of the Zipf vocabulary), two words, a prefix, a phrase.
+        searches = ["court", "court judge", TAIL[0], TAIL[30], TAIL[300], TAIL[3000],
+                    TAIL[7900], TAIL[12][:4] + "*", '"court ruling"', "user123"]
+
+        def search(i: int, n: int):
+            query = urllib.parse.quote(searches[(i + n) % len(searches)])
+            return ("GET", f"/queue/all/?q={query}&sort=newest", None)
+
+        scenarios += [
+            ("search: all tab, newest first (10 queries in turn)", search),
+            ("search: review tab, by score (the same queries)", lambda i, n: (
+                "GET", search(i, n)[1].replace("/queue/all/", "/queue/review/").replace(
+                    "sort=newest", "sort=score"), None)),
+            ("threads table: most needing review", get("/threads/")),
+            ("threads table: newest comment", get("/threads/?sort=newest_comment")),
+            ("threads table: source=wxr, page 20", get("/threads/?source=wxr&page=20")),
+            ("histogram: needs review", get("/queue/review/band/")),
+            ("histogram: needs review, label=insult", get("/queue/review/band/?label=insult")),
+            ("band summary: needs review 0.8-1", get(
+                "/queue/review/band/summary/?lo=0.8&hi=1")),
+        ]
+        if args.only:
+            scenarios = [(name, make) for name, make in scenarios
+                         if any(word in name for word in args.only)]
         results = []
         for name, make_request in scenarios:
             run_scenario(clients, make_request, 2)  # warm-up
             result = run_scenario(clients, make_request, args.seconds)
             results.append((name, result))
+            result["load"] = os.getloadavg()[0]
             print(f"{name:<48} {result['requests']:>6} req {result['errors']:>3} err  "
                   f"server p50 {result['server_p50']:7.1f} ms  p95 {result['server_p95']:7.1f} ms"
-                  f"  | client p50 {result['client_p50']:7.1f}  p95 {result['client_p95']:7.1f}",
+                  f"  | client p50 {result['client_p50']:7.1f}  p95 {result['client_p95']:7.1f}"
+                  f"  | load {result['load']:.1f}",
                   flush=True)
-        full = run_full_thread(clients, f"/threads/{big.pk}/", args.seconds)
-        print(f"full thread render: {full}", flush=True)
+        full = None
+        if not args.only:
+            full = run_full_thread(clients, f"/threads/{big.pk}/", args.seconds)
+            print(f"full thread render: {full}", flush=True)
     finally:
         stop_server(server)
         if not args.keep:
             drop_database(args.pg, args.db)
 
+    if args.only:
+        return  # a partial run: the figures above, docs/benchmarks.md left alone
     table = render_table(results, args, total, counts, big_size, stats, full)
     print()
     print(table)

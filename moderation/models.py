@@ -168,6 +168,9 @@ class BranchHideJob(models.Model):
     class Kind(models.TextChoices):
         HIDE = "hide", "Hide branch"
         UNDO = "undo", "Undo branch hide"
+        # A fixed set of comments (a score band, an author's pending comments):
+        # `items` holds each one's id and the version the moderator's count saw.
+        BATCH = "batch", "Batch action"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -176,7 +179,9 @@ class BranchHideJob(models.Model):
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HIDE)
-    root = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="branch_jobs")
+    # Empty for a batch (and the undo of one): it has no one comment at its root.
+    root = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="branch_jobs",
+                             null=True, blank=True)
     # For an undo job: the hide job whose decisions it reverses.
     undoes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="undone_by",
@@ -198,6 +203,13 @@ class BranchHideJob(models.Model):
     last_path = models.CharField(max_length=420, blank=True,
                                  help_text="The last comment path processed; resumes after it.")
     error = models.TextField(blank=True)
+    # Batch jobs: the action (approve / hide), [[comment id, version seen], ...]
+    # in id order, what was selected (shown with the progress), and for the
+    # undo of a batch the last decision id reversed.
+    action = models.CharField(max_length=16, blank=True)
+    items = models.JSONField(default=list, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    last_id = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -211,6 +223,97 @@ class BranchHideJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def is_batch(self) -> bool:
+        """A batch, or the undo of one (neither has a root comment)."""
+        return self.kind == self.Kind.BATCH or (
+            self.kind == self.Kind.UNDO and self.root_id is None)
+
+
+# --- Authors: standing (ban, suspension, trust, pre-moderation) and private notes ---
+# (feature "queuefeat": moderation/decisions/authors.py, moderation/scoring/authors.py)
+
+
+class AuthorAction(models.TextChoices):
+    BAN = "ban", "Ban"
+    UNBAN = "unban", "Lift ban"
+    SUSPEND = "suspend", "Suspend"
+    UNSUSPEND = "unsuspend", "Lift suspension"
+    TRUST = "trust", "Trust"
+    UNTRUST = "untrust", "Stop trusting"
+    PREMODERATE = "premoderate", "Pre-moderate"
+    UNPREMODERATE = "unpremoderate", "Stop pre-moderating"
+    NOTE = "note", "Note"
+    WITHDRAW_NOTE = "withdraw_note", "Withdraw note"
+
+
+class AuthorStanding(models.Model):
+    """What applies to an author's comments as they arrive (read by the scoring policy).
+
+    Only `moderation.decisions.authors` writes it, each change with an
+    AuthorDecision in the same transaction.
+    """
+
+    author = models.OneToOneField("threads.Author", on_delete=models.CASCADE, primary_key=True,
+                                  related_name="standing")
+    banned = models.BooleanField(default=False)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    trusted = models.BooleanField(default=False)
+    premoderated = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"standing of author #{self.author_id}"
+
+    def suspended_at(self, moment) -> bool:
+        return self.suspended_until is not None and self.suspended_until > moment
+
+
+class AuthorDecisionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("AuthorDecision rows cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("AuthorDecision rows cannot be deleted")
+
+
+class AuthorDecision(models.Model):
+    """Append-only audit row of a decision about an author (or a private note on them)."""
+
+    author = models.ForeignKey("threads.Author", on_delete=models.PROTECT,
+                               related_name="moderation_decisions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              related_name="author_decisions")
+    action = models.CharField(max_length=16, choices=AuthorAction.choices)
+    reason = models.CharField(max_length=32, choices=ReasonCode.choices, blank=True)
+    note = models.TextField(blank=True)
+    # A suspension's end.
+    until = models.DateTimeField(null=True, blank=True)
+    # A ban's hide of the author's pending comments (its progress and its undo).
+    job = models.ForeignKey(BranchHideJob, on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="author_decisions")
+    # The note a withdrawal takes back.
+    target = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="withdrawals")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuthorDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["author", "created_at"], name="authordecision_author")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} author #{self.author_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("AuthorDecision rows cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("AuthorDecision rows cannot be deleted")
 
 
 # --- Policy (issue 14): rules per source and thread, watched words, their audit ----------

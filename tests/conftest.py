@@ -449,3 +449,15 @@ def api_server(tmp_path_factory):
         process_stop(server)
         worker.stop()
         redis.Redis.from_url(API_BROKER).delete(queue, f"{queue}.unacked")
+
+# --- queuefeat: score bands, authors, search, threads table ---------------------------
+
+
+@pytest.fixture
+def desk(transactional_db, tmp_path, monkeypatch):
+    """The desk_seed threads and a moderator "mod", for the browser tests (committed)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from tests.helpers import desk_seed
+
+    desk_seed(tmp_path)
+    return ModeratorFactory(username="mod")

@@ -812,12 +812,6 @@ def bulk_decided(moderators: list, n: int, *, source: str = "news", days: int = 
         Decision.objects.bulk_create(decisions)
 
 
-def csp_violations(page) -> list[str]:
-    """Content-Security-Policy violations a Playwright page reports, across navigations."""
-    violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    return violations
 
 # --- webhooks: a real receiver on 127.0.0.1 ----------------------------------------
 
@@ -1024,3 +1018,49 @@ def load_toxblock_recording() -> dict:
     with gzip.open(TOXBLOCK_RECORDING, "rt", encoding="utf-8") as handle:
         return json.load(handle)
 
+# --- queuefeat: score bands, authors, search, threads table (browser tests) ----------
+
+# Bodies and scores of the "desk" thread: a spread over the whole score range.
+DESK_BODIES = [
+    "You are an idiot and a liar, crawl back under your rock.",
+    "Absolute garbage reporting from clowns, cancel my subscription.",
+    "Shut up, nobody asked for your stupid opinion on the harbour.",
+    "This is nonsense and the council knows it.",
+    "The harbour project is over budget again, who signed this off?",
+    "I disagree with the premise, but the harbour reporting is solid.",
+    "Does anyone have a link to the council minutes?",
+    "Thanks for the thoughtful piece on the harbour.",
+    "Great photos, the old lighthouse looks lovely.",
+    "My grandfather worked at that harbour for forty years.",
+    "Parking near the harbour has been a mess all summer.",
+    "Well written, thank you.",
+]
+DESK_SCORES = [0.97, 0.93, 0.88, 0.81, 0.66, 0.58, 0.34, 0.21, 0.12, 0.08, 0.05, 0.02]
+
+
+def desk_seed(tmp_path: Path) -> None:
+    """Two threads for the queuefeat browser tests: "desk" (12 scored comments by 7
+    authors, native) and "letters" (2 comments, disqus)."""
+    import_threads(tmp_path, [
+        thread_document("desk", DESK_BODIES, title="Harbour redevelopment: council votes"),
+        thread_document("letters", ["A letter about the library.", "Another letter."],
+                        title="Letters to the editor"),
+    ], name="desk.json")
+    Thread.objects.filter(external_id="letters").update(source="disqus")
+    for comment in Comment.objects.filter(thread__external_id="desk"):
+        index = int(comment.external_id.split("-")[1])
+        score_comment(comment, DESK_SCORES[index], label="insult" if index % 3 == 0
+                      else "toxicity")
+    for comment in Comment.objects.filter(thread__external_id="letters"):
+        score_comment(comment, 0.04)
+
+
+def csp_violations(page) -> list[str]:
+    """Every Content-Security-Policy violation the page reports, across navigations."""
+    violations: list[str] = []
+    page.expose_function("reportCspViolationQf", lambda text: violations.append(text))
+    page.add_init_script("""document.addEventListener("securitypolicyviolation", (e) =>
+        window.reportCspViolationQf(e.violatedDirective + " " + e.blockedURI));""")
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return violations

@@ -127,6 +127,18 @@ class Comment(models.Model):
             models.Index(fields=["toxicity", "id"], name="comment_toxicity"),
             models.Index(fields=["created_at", "id"], name="comment_created"),
             models.Index(fields=["author", "created_at"], name="comment_author_created"),
+            # The threads table (/threads/): each thread's needs-review count and
+            # newest comment, one index probe per thread.
+            models.Index(
+                fields=["thread"], name="comment_review_thread",
+                condition=models.Q(state="pending", needs_review=True),
+            ),
+            models.Index(fields=["thread", "created_at"], name="comment_thread_created"),
+            # The score-band histogram of the review queue for one label.
+            models.Index(
+                fields=["toxicity_label", "toxicity"], name="comment_review_label_score",
+                condition=models.Q(state="pending", needs_review=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,10 +12,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from moderation.models import ModeratorPreferences
+from moderation.models import AuthorAction, ModeratorPreferences, ReasonCode
 from moderation.scoring.labels import label_table
 
-from . import queue
+from . import queue, search
 
 # A thread page's keyset: a comment path (fixed-width decimal segments).
 PATH_PATTERN = r"^[0-9]{1,500}$"
@@ -50,8 +50,18 @@ class QueueFilterForm(forms.Form):
             f"{queue.LANGUAGE_UNDETERMINED} or {queue.LANGUAGE_UNSUPPORTED}"
         )},
     )
+    q = forms.CharField(required=False, max_length=search.MAX_QUERY_CHARS, strip=True)
     after = forms.CharField(required=False, max_length=2000)
     size = WholeNumberField(required=False, min_value=1, max_value=queue.MAX_PAGE_SIZE)
+
+    def clean_q(self) -> search.SearchQuery | None:
+        text = self.cleaned_data.get("q") or ""
+        if not text:
+            return None
+        try:
+            return search.search_parse(text)
+        except search.SearchError as exc:
+            raise ValidationError(str(exc)) from None
 
     def __init__(self, *args: Any, default_sort: str = "score", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,6 +93,7 @@ class QueueFilterForm(forms.Form):
             author_id=data.get("author"),
             source=(data.get("source") or "").strip(),
             language=data.get("lang") or "",
+            query=data.get("q"),
         )
 
     def page_size(self) -> int:
@@ -152,3 +163,67 @@ class BranchJobForm(forms.Form):
         data["ctx"] = data.get("ctx") or "queue"
         data["tab"] = data.get("tab") or "review"
         return data
+
+
+# --- score bands -------------------------------------------------------------------
+
+
+class BandForm(QueueFilterForm):
+    """The queue's filters plus the band `lo`..`hi` (inclusive, 0..1) and the tab."""
+
+    lo = forms.FloatField(required=False, min_value=0.0, max_value=1.0)
+    hi = forms.FloatField(required=False, min_value=0.0, max_value=1.0)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        low, high = data.get("lo"), data.get("hi")
+        data["lo"] = 0.0 if low is None else low
+        data["hi"] = 1.0 if high is None else high
+        if data["lo"] > data["hi"]:
+            self.add_error("hi", f"the band's top ({data['hi']}) is under its bottom "
+                                 f"({data['lo']})")
+        return data
+
+
+class BandActionForm(BandForm):
+    """Approve or hide a band: what the moderator saw (`expected`) must still be true."""
+
+    tab = forms.ChoiceField(choices=[(tab, tab) for tab in queue.TABS])
+    band_action = forms.ChoiceField(choices=[("approve", "Approve"), ("hide", "Hide")])
+    reason = forms.ChoiceField(choices=ReasonCode.choices, required=False)
+    note = forms.CharField(required=False, max_length=2000)
+    expected = WholeNumberField(min_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("band_action") == "hide" and not data.get("reason"):
+            self.add_error("reason", "choose a reason for hiding the band")
+        return data
+
+
+# --- threads table -----------------------------------------------------------------
+
+
+class ThreadsTableForm(forms.Form):
+    sort = forms.ChoiceField(choices=list(queue.THREAD_SORTS.items()), required=False)
+    source = forms.CharField(required=False, max_length=32)
+    page = WholeNumberField(required=False, min_value=1, max_value=100_000)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["sort"] = data.get("sort") or "review"
+        data["source"] = (data.get("source") or "").strip()
+        data["page"] = data.get("page") or 1
+        return data
+
+
+# --- authors -----------------------------------------------------------------------
+
+
+class AuthorActionForm(forms.Form):
+    action = forms.ChoiceField(choices=AuthorAction.choices)
+    reason = forms.ChoiceField(choices=[("", "no reason code"), *ReasonCode.choices],
+                               required=False)
+    note = forms.CharField(required=False, max_length=2000)
+    until = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"])
+    target = WholeNumberField(required=False, min_value=1)

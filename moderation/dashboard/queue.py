@@ -25,17 +25,25 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Floor, Substr
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from moderation.decisions.selectors import comment_ids_decided_since
+from moderation.decisions.selectors import (
+    author_standings,
+    comment_ids_decided_since,
+    threads_by_last_moderated,
+    threads_last_moderated,
+)
 from moderation.models import ToxicityScore
 from moderation.reader_reports.selectors import reported_comments
 from moderation.scoring.labels import pivot_threshold
 from moderation.scoring.registry import scorer_choice
 from threads.models import Comment, Thread
 from threads.selectors import AncestorWindow, comment_ancestors_bounded
+
+from .search import SearchQuery, comments_matching
 
 State = Comment.State
 
@@ -112,6 +120,9 @@ class QueueFilters:
     source: str = ""
     language: str = ""  # a code, LANGUAGE_UNDETERMINED or LANGUAGE_UNSUPPORTED
 
+    # Full-text search (search.py): only comments with every term.
+    query: SearchQuery | None = None
+
     def apply(self, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
         if self.thread_id is not None:
             queryset = queryset.filter(thread_id=self.thread_id)
@@ -127,6 +138,9 @@ class QueueFilters:
             queryset = queryset.filter(thread__source=self.source)
         if self.language:
             queryset = queryset.filter(language_q(self.language))
+
+        if self.query is not None:
+            queryset = comments_matching(queryset, self.query)
         return queryset
 
     def as_query(self) -> dict[str, str]:
@@ -139,6 +153,8 @@ class QueueFilters:
             "author": self.author_id,
             "source": self.source,
             "lang": self.language,
+
+            "q": self.query.text if self.query is not None else "",
         }
         return {key: str(value) for key, value in pairs.items() if value not in (None, "")}
 
@@ -420,7 +436,7 @@ def queue_page(
                 if index is not None:
                     positions[index] = (getattr(row, spec.field), row.pk)
             next_cursor = Cursor(False, tuple(positions)).encode()
-    rows = [row for _, row in tagged]
+    rows = attach_author_facts([row for _, row in tagged])
     return QueuePage(comments=rows, next_cursor=next_cursor, scores=latest_scores(rows))
 
 
@@ -564,3 +580,261 @@ def thread_needs_review_count(*, thread_id: int) -> int:
 
 def author_state_counts(*, author_id: int) -> dict[str, int]:
     return state_counts(Comment.objects.filter(author_id=author_id))
+
+
+# --- author facts on cards (prior counts, standing) ------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorFacts:
+    """What a card says about its author: their comments by state, and their standing."""
+
+    hidden: int = 0
+    flagged: int = 0
+    approved: int = 0
+    pending: int = 0
+    banned: bool = False
+    suspended_until: datetime | None = None
+    trusted: bool = False
+    premoderated: bool = False
+
+
+def author_facts(author_ids: Iterable[int | None]) -> dict[int, AuthorFacts]:
+    """Each author's comment counts by state and standing: two queries for a whole page.
+
+    The counts read the (author, created_at) index, one range per author.
+    """
+    ids = sorted({pk for pk in author_ids if pk is not None})
+    if not ids:
+        return {}
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    rows = (Comment.objects.filter(author_id__in=ids).values("author_id", "state")
+            .annotate(n=Count("id")).order_by())
+    for row in rows:
+        counts[row["author_id"]][row["state"]] = row["n"]
+    standings = author_standings(author_ids=ids)
+    now = timezone.now()
+    facts = {}
+    for pk in ids:
+        standing = standings.get(pk)
+        by_state = counts[pk]
+        facts[pk] = AuthorFacts(
+            hidden=by_state.get(State.HIDDEN, 0), flagged=by_state.get(State.FLAGGED, 0),
+            approved=by_state.get(State.APPROVED, 0), pending=by_state.get(State.PENDING, 0),
+            banned=bool(standing and standing.banned),
+            suspended_until=(standing.suspended_until
+                             if standing and standing.suspended_at(now) else None),
+            trusted=bool(standing and standing.trusted),
+            premoderated=bool(standing and standing.premoderated),
+        )
+    return facts
+
+
+def attach_author_facts(comments: list[Comment]) -> list[Comment]:
+    """Set `author_facts` on each comment (None without an author), for the card's author line."""
+    facts = author_facts(comment.author_id for comment in comments)
+    for comment in comments:
+        comment.author_facts = facts.get(comment.author_id)
+    return comments
+
+
+# --- score bands (histogram, "N of M selected", the batch's snapshot) -------------
+
+BINS = 20
+BAND_SAMPLE = 3
+
+
+@dataclass(frozen=True)
+class Bin:
+    index: int
+    low: float
+    high: float
+    count: int
+    height: int  # 0..100 in steps of 5 (a CSS class: the CSP allows no style attribute)
+
+
+@dataclass(frozen=True)
+class Histogram:
+    bins: list[Bin]
+    scored: int  # comments of the tab and filters with a score
+    unscored: int
+
+
+def score_histogram(*, tab: str, filters: QueueFilters) -> Histogram:
+    """The tab's comments (with the filters, the label filter included) by top-label score,
+    in BINS bins of equal width: one grouped query (on PostgreSQL an index-only scan of
+    the tab's score index) and one count of the unscored."""
+    base = filters.apply(tab_queryset(tab))
+    rows = (base.filter(toxicity__isnull=False)
+            .annotate(bin=Floor(F("toxicity") * BINS)).values("bin")
+            # count(toxicity), not count(id): with a label filter the partial
+            # (toxicity_label, toxicity) index then answers without the table.
+            .annotate(n=Count("toxicity")).order_by())
+    counts = [0] * BINS
+    for row in rows:
+        counts[min(BINS - 1, max(0, int(row["bin"])))] += row["n"]
+    peak = max(counts) or 1
+    bins = [
+        Bin(index=i, low=i / BINS, high=(i + 1) / BINS, count=n,
+            height=0 if n == 0 else max(5, 5 * round(20 * n / peak)))
+        for i, n in enumerate(counts)
+    ]
+    unscored = base.filter(toxicity__isnull=True)[: COUNT_CAP + 1].count()
+    return Histogram(bins=bins, scored=sum(counts), unscored=unscored)
+
+
+def band_queryset(*, tab: str, filters: QueueFilters, low: float,
+                  high: float) -> QuerySet[Comment]:
+    """The comments of the tab and filters whose top-label score is in [low, high]."""
+    return filters.apply(tab_queryset(tab)).filter(toxicity__gte=low, toxicity__lte=high)
+
+
+@dataclass(frozen=True)
+class BandSummary:
+    selected: int
+    total: int  # scored comments of the tab and filters (the M of "N of M")
+    sample_low: list[Comment]  # the band's lowest scores: the borderline ones to check
+    sample_high: list[Comment]
+
+
+def band_summary(*, tab: str, filters: QueueFilters, low: float, high: float) -> BandSummary:
+    band = band_queryset(tab=tab, filters=filters, low=low, high=high)
+    selected = band.count()
+    lowest = list(with_body_preview(band.select_related("thread"))
+                  .defer("thread__lead").order_by("toxicity", "id")[:BAND_SAMPLE])
+    highest = []
+    if selected > BAND_SAMPLE:
+        seen = {c.pk for c in lowest}
+        highest = [c for c in with_body_preview(band.select_related("thread"))
+                   .defer("thread__lead").order_by("-toxicity", "-id")[:BAND_SAMPLE]
+                   if c.pk not in seen]
+    total = filters.apply(tab_queryset(tab)).filter(toxicity__isnull=False).count()
+    return BandSummary(selected=selected, total=total, sample_low=lowest, sample_high=highest)
+
+
+def band_items(*, tab: str, filters: QueueFilters, low: float, high: float,
+               limit: int) -> list[tuple[int, int]]:
+    """(id, version) of the band's comments, at most `limit` + 1 (so a caller sees "too many")."""
+    rows = band_queryset(tab=tab, filters=filters, low=low, high=high).order_by("pk")
+    return [tuple(pair) for pair in rows.values_list("pk", "version")[: limit + 1]]
+
+
+
+# --- threads table -----------------------------------------------------------------
+
+THREAD_SORTS: dict[str, str] = {
+    "review": "Most needing review",
+    "newest_comment": "Newest comment",
+    "moderated": "Last moderated",
+    "published": "Newest article",
+    "title": "Title",
+}
+THREADS_PAGE = 50
+
+
+@dataclass
+class ThreadRow:
+    thread: Thread
+    counts: dict[str, int]
+    review: int
+    newest_comment: datetime | None
+    last_moderated: datetime | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class ThreadsTable:
+    rows: list[ThreadRow]
+    page: int
+    has_next: bool
+    total: int
+
+
+def threads_table(*, sort: str, source: str = "", page: int = 1,
+                  size: int = THREADS_PAGE) -> ThreadsTable:
+    """One page of threads, in the chosen order, with their counts: a fixed number of queries.
+
+    The order: needs review (one index-only probe of the partial
+    `comment_review_thread` index per thread), newest comment (one probe of
+    `comment_thread_created` per thread), last moderated (the moderators'
+    decisions grouped by thread: threads nobody acted on are not in this
+    order), article date or title (the thread table). Counts are read for
+    the page's threads only.
+    """
+    if sort not in THREAD_SORTS:
+        raise QueueError(f"unknown sort {sort!r}; use one of: {', '.join(THREAD_SORTS)}")
+    threads = Thread.objects.all()
+    if source:
+        threads = threads.filter(source=source)
+    offset = (page - 1) * size
+    if sort == "moderated":
+        ordered = threads_by_last_moderated(source=source)
+        total = ordered.count()
+    else:
+        if sort == "review":
+            return _threads_page(_threads_by_review(threads, source, offset, size),
+                                 page=page, size=size, total=threads.count())
+        if sort == "newest_comment":
+            newest = Subquery(Comment.objects.filter(thread=OuterRef("pk"),
+                                                     created_at__isnull=False)
+                              .order_by("-created_at").values("created_at")[:1])
+            threads = threads.annotate(key=newest).order_by(F("key").desc(nulls_last=True),
+                                                             "-id")
+        elif sort == "published":
+            threads = threads.order_by(F("published_at").desc(nulls_last=True), "-id")
+        else:
+            threads = threads.order_by("title", "id")
+        ordered = threads.values_list("pk", flat=True)
+        total = threads.count()
+    return _threads_page(list(ordered[offset: offset + size + 1]), page=page, size=size,
+                         total=total)
+
+
+def _threads_by_review(threads: QuerySet[Thread], source: str, offset: int,
+                       size: int) -> list[int]:
+    """Thread ids by needs-review count (highest first), then the others newest first.
+
+    One index-only scan of the partial `comment_review_thread` index, grouped
+    by thread (the review queue's size, not the table's), instead of a count
+    per thread.
+    """
+    waiting = Comment.objects.filter(state=State.PENDING, needs_review=True)
+    if source:
+        waiting = waiting.filter(thread__source=source)
+    # count(thread_id), not count(id): the partial index holds thread_id only,
+    # so the count is an index-only scan.
+    counted = [pk for pk, _ in sorted(
+        waiting.values("thread_id").annotate(n=Count("thread_id")).order_by()
+        .values_list("thread_id", "n"), key=lambda row: (-row[1], -row[0]))]
+    ids = counted[offset: offset + size + 1]
+    if len(ids) < size + 1:
+        rest = threads.exclude(pk__in=counted).order_by("-id").values_list("pk", flat=True)
+        start = max(0, offset - len(counted))
+        ids += list(rest[start: start + size + 1 - len(ids)])
+    return ids
+
+
+def _threads_page(ids: list[int], *, page: int, size: int, total: int) -> ThreadsTable:
+    has_next = len(ids) > size
+    ids = ids[:size]
+    by_id = {t.pk: t for t in Thread.objects.filter(pk__in=ids).defer("lead")}
+    counts: dict[int, dict[str, int]] = {pk: dict.fromkeys(State.values, 0) for pk in ids}
+    for row in (Comment.objects.filter(thread_id__in=ids).values("thread_id", "state")
+                .annotate(n=Count("id")).order_by()):
+        counts[row["thread_id"]][row["state"]] = row["n"]
+    review = dict(Comment.objects.filter(thread_id__in=ids, state=State.PENDING,
+                                         needs_review=True)
+                  .values("thread_id").annotate(n=Count("thread_id")).order_by()
+                  .values_list("thread_id", "n"))
+    newest = dict(Comment.objects.filter(thread_id__in=ids).values("thread_id")
+                  .annotate(last=Max("created_at")).order_by().values_list("thread_id", "last"))
+    moderated = threads_last_moderated(thread_ids=ids)
+    rows = [
+        ThreadRow(thread=by_id[pk], counts=counts[pk], review=review.get(pk, 0),
+                  newest_comment=newest.get(pk), last_moderated=moderated.get(pk))
+        for pk in ids if pk in by_id
+    ]
+    return ThreadsTable(rows=rows, page=page, has_next=has_next, total=total)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import author_views, band_views, thread_table_views, views
 
 app_name = "moderation"
 
@@ -23,4 +23,10 @@ urlpatterns = [
     path("undo/", views.undo, name="undo"),
     path("branch-jobs/<int:job_id>/", views.branch_job, name="branch_job"),
     path("branch-jobs/<int:job_id>/undo/", views.branch_job_undo, name="branch_job_undo"),
+    # Batch by score band, authors' standing, the threads table.
+    path("queue/<slug:tab>/band/", band_views.band_panel, name="band_panel"),
+    path("queue/<slug:tab>/band/summary/", band_views.band_summary, name="band_summary"),
+    path("band/act/", band_views.band_act, name="band_act"),
+    path("authors/<int:author_id>/act/", author_views.author_act, name="author_act"),
+    path("threads/", thread_table_views.threads_table, name="threads_table"),
 ]

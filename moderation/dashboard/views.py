@@ -25,6 +25,7 @@ from moderation.decisions.selectors import (
     branch_job_get,
     branch_job_undo_of,
     decisions_by_actor,
+    job_comment_ids,
     moderator_history,
 )
 from moderation.decisions.selectors import (
@@ -46,6 +47,7 @@ from moderation.scoring.registry import active_labels, active_scorer, scorer_cho
 from threads.models import Author, Comment, Thread
 
 from . import queue
+from .author_views import author_standing_context
 from .forms import (
     AuthorPageForm,
     BranchJobForm,
@@ -62,6 +64,7 @@ from .preferences import (
     session_preferences_store,
     time_zone_names,
 )
+from .search_views import search_context, search_error_page
 from .templatetags import when
 from .undo import LAST_BATCH, LAST_JOBS, LAST_LABEL, undo_offer
 
@@ -101,6 +104,9 @@ def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
     form = QueueFilterForm(request.GET, default_sort=queue.DEFAULT_SORTS.get(tab, "score"))
     produced = active_labels()
     if not form.is_valid():
+        if set(form.errors) == {"q"}:
+            # A search box's text that cannot be searched: say so on the page.
+            return search_error_page(request, tab=tab, form=form)
         if request.htmx:
             return _invalid(form)
         # A whole page: the error where the filters are, the form to fix it.
@@ -127,6 +133,7 @@ def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
     context.update(_queue_page_context(request, tab=tab, produced=produced, filters=filters,
                                        sort=sort))
     context["page"] = page
+    context.update(search_context(filters))
     return render(request, "moderation/queue.html", context)
 
 
@@ -286,6 +293,7 @@ def author_view(request: HttpRequest, author_id: int) -> HttpResponse:
         return render(request, "moderation/partials/card_list.html", context)
     context["counts"] = queue.author_state_counts(author_id=author.pk)
     context["tab_counts"] = queue.queue_counts()
+    context.update(author_standing_context(request, author))
     return render(request, "moderation/author.html", context)
 
 
@@ -483,7 +491,12 @@ def undo(request: HttpRequest) -> HttpResponse:
     request.session[LAST_JOBS] = unfinished
     if not unfinished:
         request.session.pop(LAST_LABEL, None)
-    cards = [d.comment_id for d in decisions] + roots + [job.root_id for job in undo_jobs]
+    cards = [d.comment_id for d in decisions] + roots + [
+        job.root_id for job in undo_jobs if job.root_id is not None]
+    for job in undo_jobs:
+        if job.is_batch and job.finished:
+            # A batch undone within the request: its cards on the page, refreshed.
+            cards += job_comment_ids(job=job, limit=100)
     return _respond(request, ctx=ctx, tab=tab, cards=cards, messages=messages,
                     flash=_summary("undo", done, len(messages), background=undo_jobs),
                     undo_label="Undo" if unfinished else None, new_jobs=undo_jobs,
@@ -519,6 +532,12 @@ def branch_job(request: HttpRequest, job_id: int) -> HttpResponse:
 def _job_summary(job: BranchHideJob) -> str:
     verb = "Hid" if job.kind == BranchHideJob.Kind.HIDE else "Restored"
     noun = "comment" if job.changed == 1 else "comments"
+    if job.is_batch:
+        verb = {"approve": "Approved", "hide": "Hid"}.get(job.action, "Put back")
+        text = f"{verb} {job.changed:,} of {job.total:,} {noun} ({job.description})"
+        if job.state == BranchHideJob.State.FAILED:
+            return f"{text}, then the background job failed: {job.error}"
+        return text + "."
     if job.state == BranchHideJob.State.FAILED:
         return f"{verb} {job.changed:,} {noun}, then the background job failed: {job.error}"
     return f"{verb} {job.changed:,} {noun} (the branch, in the background)."
@@ -550,7 +569,14 @@ def branch_job_undo(request: HttpRequest, job_id: int) -> HttpResponse:
 
 def _job_html(request: HttpRequest, job: BranchHideJob, *, ctx: str, tab: str,
               append: bool = False, oob: bool = False) -> str:
-    undo_job = branch_job_undo_of(job=job) if job.kind == BranchHideJob.Kind.HIDE else None
+    undo_job = (branch_job_undo_of(job=job)
+                if job.kind in (BranchHideJob.Kind.HIDE, BranchHideJob.Kind.BATCH) else None)
+    if job.is_batch:
+        return render_to_string("dashboard/_batch_job.html", {
+            "job": job, "ctx": ctx, "tab": tab, "append": append, "oob": oob,
+            "undo_job": undo_job,
+            "can_undo": job.kind == BranchHideJob.Kind.BATCH and job.actor_id == request.user.pk,
+        }, request=request)
     return render_to_string("moderation/partials/branch_job.html", {
         "job": job, "ctx": ctx, "tab": tab, "append": append, "oob": oob,
         "undo_job": undo_job,
@@ -641,7 +667,8 @@ def _fresh(ids: list[int], ctx: str) -> list[Comment]:
     else:
         queryset = queue.with_body_preview(queryset.select_related("author"))
     by_id = {comment.pk: comment for comment in queryset}
-    return [by_id[pk] for pk in unique if pk in by_id]
+    fresh = [by_id[pk] for pk in unique if pk in by_id]
+    return queue.attach_author_facts(fresh) if ctx == "queue" else fresh
 
 
 __all__ = [

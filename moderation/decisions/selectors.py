@@ -10,10 +10,17 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
-from moderation.models import Action, BranchHideJob, Decision
+from moderation.models import (
+    Action,
+    AuthorAction,
+    AuthorDecision,
+    AuthorStanding,
+    BranchHideJob,
+    Decision,
+)
 from threads.models import Comment
 
 
@@ -164,3 +171,59 @@ def first_human_decisions(*, since: datetime) -> list[tuple[datetime, datetime]]
         .values("comment_id").annotate(first=Min("created_at"), arrived=F("comment__imported_at"))
         .filter(first__gte=since).values_list("arrived", "first")
     )
+
+# --- authors (standing, decisions, notes) -----------------------------------------
+
+
+def author_standings(*, author_ids: Iterable[int]) -> dict[int, AuthorStanding]:
+    """The standing rows of these authors (those that have one), by author id."""
+    return {row.author_id: row
+            for row in AuthorStanding.objects.filter(author_id__in=list(author_ids))}
+
+
+def author_standing_get(*, author_id: int) -> AuthorStanding | None:
+    return AuthorStanding.objects.filter(author_id=author_id).first()
+
+
+def author_decisions(*, author_id: int, limit: int = 100) -> list[AuthorDecision]:
+    """The decisions and notes about an author, newest first, with who made them."""
+    return list(AuthorDecision.objects.filter(author_id=author_id)
+                .select_related("actor", "job", "target").order_by("-created_at", "-id")[:limit])
+
+
+def author_notes(*, author_id: int) -> list[AuthorDecision]:
+    """The author's private notes still in force (not withdrawn), newest first."""
+    return list(
+        AuthorDecision.objects.filter(author_id=author_id, action=AuthorAction.NOTE)
+        .exclude(withdrawals__isnull=False).select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+# --- threads: when a moderator last acted in them ----------------------------------
+
+
+def threads_last_moderated(*, thread_ids: Iterable[int]) -> dict[int, datetime]:
+    """The time of the newest moderator (not system) decision in each of these threads."""
+    return dict(
+        Decision.objects.filter(comment__thread_id__in=list(thread_ids), actor__isnull=False)
+        .values("comment__thread_id").annotate(last=Max("created_at")).order_by()
+        .values_list("comment__thread_id", "last")
+    )
+
+
+def threads_by_last_moderated(*, source: str = "") -> QuerySet:
+    """Ids of the threads a moderator acted in, the most recent first (a values_list)."""
+    decided = Decision.objects.filter(actor__isnull=False)
+    if source:
+        decided = decided.filter(comment__thread__source=source)
+    return (decided.values("comment__thread_id").annotate(last=Max("created_at"))
+            .order_by("-last", "-comment__thread_id")
+            .values_list("comment__thread_id", flat=True))
+
+
+def job_comment_ids(*, job: BranchHideJob | int, limit: int) -> list[int]:
+    """The ids of (at most `limit`) comments a batch or branch job wrote a decision for."""
+    job_id = job.pk if isinstance(job, BranchHideJob) else job
+    return list(Decision.objects.filter(branch_job_id=job_id).order_by("pk")
+                .values_list("comment_id", flat=True)[:limit])

@@ -331,6 +331,57 @@ def branch_hide_job_start(
     return job
 
 
+# Actions a batch may take; the transitions table says from which states.
+BATCH_ACTIONS = (Action.APPROVE, Action.HIDE)
+# The most comments one batch acts on: its snapshot is a list in the job row.
+BATCH_MAX = 100_000
+
+
+def comments_batch_start(
+    *,
+    items: list[tuple[int, int]],
+    action: str,
+    actor: AbstractBaseUser,
+    reason: str = "",
+    note: str = "",
+    description: str = "",
+) -> BranchHideJob:
+    """Approve or hide a fixed set of comments as one batch with one undo (a score band, a ban).
+
+    `items`: (comment id, version the moderator's count saw). Each comment is
+    acted on only while it is still at that version (one changed since, by
+    anyone, is skipped and counted) and the transition applies; one decision
+    each, linked to the job, so `branch_job_undo_start` takes back exactly
+    these. Up to BRANCH_HIDE_SYNC_MAX comments are done within this call;
+    more are a background job a worker runs in chunks, resumable like a
+    branch hide (`branch_job_run`).
+    """
+    if action not in BATCH_ACTIONS:
+        raise ModerationError(f"a batch can {' or '.join(BATCH_ACTIONS)}, not {action!r}")
+    _check_reason(reason)
+    if not items:
+        raise ModerationError("the batch is empty: no comment to act on")
+    if len(items) > BATCH_MAX:
+        raise ModerationError(
+            f"a batch acts on at most {BATCH_MAX:,} comments, not {len(items):,}; "
+            "narrow the band or the filters"
+        )
+    ordered = sorted({int(pk): int(version) for pk, version in items}.items())
+    with transaction.atomic():
+        job = BranchHideJob.objects.create(
+            kind=BranchHideJob.Kind.BATCH, root=None, actor=actor, action=action,
+            reason=reason if action != Action.APPROVE else "", note=note,
+            total=len(ordered), items=[list(pair) for pair in ordered],
+            description=description[:300],
+        )
+        inline = job.total <= settings.BRANCH_HIDE_SYNC_MAX
+        if not inline:
+            transaction.on_commit(partial(_branch_job_send, job.pk))
+    if inline:
+        return branch_job_run(job_id=job.pk)
+    return job
+
+
 def branch_job_undo_start(*, job: BranchHideJob | int, actor: AbstractBaseUser) -> BranchHideJob:
     """Undo a finished background branch hide: put back exactly the comments that job hid.
 
@@ -348,17 +399,21 @@ def branch_job_undo_start(*, job: BranchHideJob | int, actor: AbstractBaseUser) 
         source = BranchHideJob.objects.select_for_update().filter(pk=job_id).first()
         if source is None:
             raise ModerationError(f"branch job #{job_id} does not exist")
-        if source.kind != BranchHideJob.Kind.HIDE:
+        if source.kind == BranchHideJob.Kind.UNDO:
             raise ModerationError(f"job #{source.pk} is itself an undo; it cannot be undone",
                                   comment_id=source.root_id)
+        what = (f"the batch #{source.pk} ({source.description or source.action})"
+                if source.is_batch else f"the branch hide of comment #{source.root_id}")
         if source.actor_id != actor.pk:
+            who = ("started " + what + " can undo it" if source.is_batch else
+                   f"hid the branch of comment #{source.root_id} can undo that job")
             raise ModerationError(
-                f"only the moderator who hid the branch of comment #{source.root_id} can undo "
-                f"that job; restore the comments one by one instead", comment_id=source.root_id,
+                f"only the moderator who {who}; restore the comments one by one instead",
+                comment_id=source.root_id,
             )
         if not source.finished:
             raise ModerationError(
-                f"the branch hide of comment #{source.root_id} is still {source.state} "
+                f"{what} is still {source.state} "
                 f"({source.done} of {source.total} done); undo it when it has finished",
                 comment_id=source.root_id,
             )
@@ -367,8 +422,9 @@ def branch_job_undo_start(*, job: BranchHideJob | int, actor: AbstractBaseUser) 
             return existing
         undo = BranchHideJob.objects.create(
             kind=BranchHideJob.Kind.UNDO, undoes=source, root_id=source.root_id, actor=actor,
-            reason=source.reason, note=f"undo of branch hide job #{source.pk}",
-            total=source.changed,
+            reason=source.reason,
+            note=f"undo of {'batch' if source.is_batch else 'branch hide'} job #{source.pk}",
+            total=source.changed, description=source.description,
         )
         inline = undo.total <= settings.BRANCH_HIDE_SYNC_MAX
         if not inline:
@@ -444,6 +500,10 @@ def _branch_job_chunk(job_id: int) -> BranchHideJob:
             return job
         if job.kind == BranchHideJob.Kind.HIDE:
             walked, changed, last_path = _hide_chunk(job)
+        elif job.kind == BranchHideJob.Kind.BATCH:
+            walked, changed, last_path = _batch_chunk(job)
+        elif job.root_id is None:
+            walked, changed, last_path = _batch_undo_chunk(job)
         else:
             walked, changed, last_path = _undo_chunk(job)
         job.done += walked
@@ -453,7 +513,9 @@ def _branch_job_chunk(job_id: int) -> BranchHideJob:
         if walked < BRANCH_JOB_CHUNK:
             job.state = BranchHideJob.State.DONE
             job.finished_at = timezone.now()
-        job.save()
+        # Not `items`: a batch's snapshot is written once, when the job starts.
+        job.save(update_fields=["done", "changed", "last_path", "last_id", "state",
+                                "finished_at", "updated_at"])
     return job
 
 
@@ -488,6 +550,47 @@ def _undo_chunk(job: BranchHideJob) -> tuple[int, int, str]:
                 reason=hide.reason, note=f"undo of decision #{hide.pk}", ml=None, job=job)
         changed += 1
     return len(hides), changed, hides[-1].comment.path if hides else ""
+
+
+def _batch_chunk(job: BranchHideJob) -> tuple[int, int, str]:
+    """The next chunk of a batch's snapshot: act on each comment still at the version seen."""
+    chunk = job.items[job.done: job.done + BRANCH_JOB_CHUNK]
+    seen = {pk: version for pk, version in chunk}
+    locked = Comment.objects.filter(pk__in=list(seen)).order_by("pk").select_for_update()
+    changed = 0
+    for comment in locked:
+        to_state = TRANSITIONS[job.action].get(comment.state)
+        if to_state is None or comment.version != seen[comment.pk]:
+            continue  # changed since the moderator counted the batch: that stands
+        _record(comment, action=job.action, to_state=to_state, actor=job.actor,
+                reason=job.reason, note=job.note, ml=None, job=job)
+        changed += 1
+    return len(chunk), changed, ""
+
+
+def _batch_undo_chunk(job: BranchHideJob) -> tuple[int, int, str]:
+    """The next chunk of a batch's undo, in decision order (after `last_id`)."""
+    decisions = list(
+        Decision.objects.filter(branch_job_id=job.undoes_id, pk__gt=job.last_id)
+        .order_by("pk")[:BRANCH_JOB_CHUNK]
+    )
+    locked = {
+        comment.pk: comment
+        for comment in Comment.objects.filter(pk__in=[d.comment_id for d in decisions])
+        .order_by("pk").select_for_update()
+    }
+    changed = 0
+    for decision in decisions:
+        comment = locked[decision.comment_id]
+        if comment.version != decision.comment_version + 1:
+            continue  # acted on since the batch: that later decision stands
+        _record(comment, action=Action.UNDO, to_state=decision.from_state, actor=job.actor,
+                reason=decision.reason, note=f"undo of decision #{decision.pk}", ml=None,
+                job=job)
+        changed += 1
+    if decisions:
+        job.last_id = decisions[-1].pk
+    return len(decisions), changed, ""
 
 
 def _hide_nodes(nodes: list[Comment], *, actor: AbstractBaseUser | None, reason: str, note: str,

@@ -29,6 +29,7 @@ from moderation.decisions.services import MlContext, comment_action_apply, comme
 from moderation.models import Action, WatchedWordHit, WatchedWordList
 from threads.models import Comment
 
+from .authors import author_rules_apply
 from .language import MIN_CONFIDENCE, Detection, unsupported_language_note
 from .rules import RuleBook
 from .watched import Hit, Matcher, matcher_for
@@ -222,6 +223,15 @@ def comment_policy_apply(*, comment: Comment | int, scores: Mapping[str, float],
     Call it inside the transaction that locked the comment and checked its
     text is the text scored.
     """
+    pk = comment.pk if isinstance(comment, Comment) else comment
+    source, thread_id, body = Comment.objects.filter(pk=pk).values_list(
+        "thread__source", "thread_id", "body").get()
+    verdict = policy_evaluate(scores=scores, model_key=model_key, source=source,
+                              thread_id=thread_id, body=body, policy=policy)
+    # Per-author rules first (ban, suspension, pre-moderation, trust): one call.
+    taken = author_rules_apply(comment=comment, verdict=verdict)
+    if taken is not None:
+        return taken or None
     if unsupported_language is not None:
         ml = MlContext(LANGUAGE_LABEL, unsupported_language.confidence, model_key,
                        MIN_CONFIDENCE)
@@ -230,11 +240,6 @@ def comment_policy_apply(*, comment: Comment | int, scores: Mapping[str, float],
             note=unsupported_language_note(model_key, unsupported_language.language),
         )
         return decision.action if decision is not None else None
-    pk = comment.pk if isinstance(comment, Comment) else comment
-    source, thread_id, body = Comment.objects.filter(pk=pk).values_list(
-        "thread__source", "thread_id", "body").get()
-    verdict = policy_evaluate(scores=scores, model_key=model_key, source=source,
-                              thread_id=thread_id, body=body, policy=policy)
     if verdict.hide or verdict.approve:
         locked = comment if isinstance(comment, Comment) else Comment.objects.get(pk=comment)
         if locked.state == Comment.State.PENDING:

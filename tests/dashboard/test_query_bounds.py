@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 # Session, user, permissions, tab counts, rows, scores, sources: a small constant.
 # +2: the active model's row (which languages it reads) and the banner's count of
 # comments in review in a language it does not read.
+# +2: the authors' prior counts and standing on the cards (queue.attach_author_facts).
 QUEUE_MAX_QUERIES = 16
 THREAD_MAX_QUERIES = 14
 
