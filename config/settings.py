@@ -319,6 +319,17 @@ SCORING_TORCH_THREADS = env_int("SCORING_TORCH_THREADS", 1, minimum=1)
 # larger task pads less, but a burst smaller than children x this leaves
 # children idle: 256 suits one child with all cores' threads (docs/scoring.md).
 SCORING_TASK_BATCH = env_int("SCORING_TASK_BATCH", 64, minimum=1)
+# --- Official model download and precision (docs/scoring.md "The official model") ---
+# Where `install_model --official TYPE` puts downloaded models.
+MODELS_DIR = os.environ.get("MODELS_DIR") or str(BASE_DIR / "var" / "models")
+# detoxify's release downloads and the Hugging Face hub (or mirrors of them).
+DETOXIFY_RELEASE_URL = os.environ.get(
+    "DETOXIFY_RELEASE_URL", "https://github.com/unitaryai/detoxify/releases/download")
+MODEL_HUB_URL = (os.environ.get("MODEL_HUB_URL") or os.environ.get("HF_ENDPOINT")
+                 or "https://huggingface.co")
+# Seconds any one wait of a download may take (connect, or the next block).
+MODEL_DOWNLOAD_TIMEOUT = env_int("MODEL_DOWNLOAD_TIMEOUT", 30, minimum=1)
+# --- end official model -----------------------------------------------------------
 # Enqueue scoring when an import or edit commits (off in most tests).
 SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
 # JSON objects label -> threshold; unset labels keep the defaults in
