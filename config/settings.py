@@ -311,7 +311,8 @@ DETOXIFY_CHECKPOINT = os.environ.get("DETOXIFY_CHECKPOINT", "")
 DETOXIFY_HF_CONFIG = os.environ.get("DETOXIFY_HF_CONFIG", "")
 SCORING_DEVICE = os.environ.get("SCORING_DEVICE", "cpu")
 SCORING_BATCH_SIZE = env_int("SCORING_BATCH_SIZE", 32, minimum=1)
-SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "fp32")
+# auto: the fastest mode within 0.01 of fp32 on this CPU (moderation/scoring/precision.py).
+SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "auto")
 # One torch thread per worker child; scale with worker concurrency instead, or run
 # one child with all cores' threads (one model copy; docs/scoring.md "Celery").
 SCORING_TORCH_THREADS = env_int("SCORING_TORCH_THREADS", 1, minimum=1)

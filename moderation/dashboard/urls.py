@@ -16,6 +16,7 @@ urlpatterns = [
     path("comments/<int:comment_id>/body/", views.comment_body, name="comment_body"),
     path("comments/<int:comment_id>/history/", views.comment_history, name="comment_history"),
     path("me/decisions/", views.my_decisions, name="my_decisions"),
+    path("models/", views.models_view, name="models"),
     path("act/", views.act, name="act"),
     path("undo/", views.undo, name="undo"),
     path("branch-jobs/<int:job_id>/", views.branch_job, name="branch_job"),

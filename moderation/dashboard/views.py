@@ -38,6 +38,7 @@ from moderation.decisions.services import (
 from moderation.decisions.states import HIDE_BRANCH
 from moderation.models import BranchHideJob, ReasonCode
 from moderation.scoring.labels import label_table
+from moderation.scoring.status import model_status
 from threads.models import Author, Comment, Thread
 
 from . import queue
@@ -254,6 +255,20 @@ def my_decisions(request: HttpRequest) -> HttpResponse:
         more = f"{request.path}?before={rows[-1].pk}"
     return render(request, "moderation/my_decisions.html", {
         "decisions": rows, "more_url": more, "tab_counts": queue.queue_counts(),
+    })
+
+
+@moderator_required
+@require_GET
+def models_view(request: HttpRequest) -> HttpResponse:
+    """Which model scores, why, its labels (with their review thresholds) and languages."""
+    status = model_status()
+    table = label_table()
+    labels = [table[name] for name in status.labels or () if name in table]
+    unknown = [name for name in status.labels or () if name not in table]
+    return render(request, "moderation/models.html", {
+        "status": status, "labels": labels, "unknown_labels": unknown,
+        "tab_counts": queue.queue_counts(),
     })
 
 

@@ -25,8 +25,9 @@ def scorer_check(app_configs=None, **kwargs):
             Warning(
                 "Toxicity scores come from the fallback scorer (alt-profanity-check), "
                 "not detoxify.",
-                hint=f"{choice.reason}. Install detoxify weights: python manage.py "
-                "install_model --checkpoint FILE --hf-config DIR (docs/scoring.md).",
+                hint=f"{choice.reason}. Install the official detoxify model: python manage.py "
+                "install_model --official original (offline: --checkpoint FILE --hf-config "
+                "DIR); python manage.py model_status says more (docs/scoring.md).",
                 id="moderation.W001",
             )
         )

@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -162,10 +163,14 @@ def _open(url: str, *, timeout: float, offset: int = 0):  # noqa: ANN202 (an HTT
 
 
 def _copy(response, handle, *, url: str, limit: int, already: int, expected: int | None,
-          progress: Callable[[int, int | None], None] | None) -> int:
+          progress: Callable[[int, int | None], None] | None, deadline: float | None) -> int:
     """Stream the body into `handle`; return the bytes written. Raises on a short body."""
     written = already
     while True:
+        if deadline is not None and time.monotonic() > deadline:
+            handle.flush()
+            raise DownloadError(f"{url}: stopped at the time limit after {written} bytes; run "
+                                "the command again to resume")
         try:
             block = response.read(CHUNK)
         except (OSError, ValueError, http.client.HTTPException) as exc:  # short, reset, timeout
@@ -198,7 +203,8 @@ def _total_length(response, offset: int) -> int | None:
 
 
 def _download_checkpoint(url: str, part: Path, *, timeout: float,
-                         progress: Callable[[int, int | None], None] | None) -> None:
+                         progress: Callable[[int, int | None], None] | None,
+                         deadline: float | None) -> None:
     """Download `url` into `part`, resuming what an earlier run left there."""
     offset = part.stat().st_size if part.is_file() else 0
     try:
@@ -220,10 +226,10 @@ def _download_checkpoint(url: str, part: Path, *, timeout: float,
                                 f"{CHECKPOINT_MAX_BYTES} byte limit; refused")
         with part.open("ab" if offset else "wb") as handle:
             _copy(response, handle, url=url, limit=CHECKPOINT_MAX_BYTES, already=offset,
-                  expected=expected, progress=progress)
+                  expected=expected, progress=progress, deadline=deadline)
 
 
-def _download_small(url: str, target: Path, *, timeout: float) -> bool:
+def _download_small(url: str, target: Path, *, timeout: float, deadline: float | None) -> bool:
     """Download a hub file whole (no resume: they are small); False on a 404."""
     try:
         response = _open(url, timeout=timeout)
@@ -231,7 +237,7 @@ def _download_small(url: str, target: Path, *, timeout: float) -> bool:
         return False
     with response, target.open("wb") as handle:
         _copy(response, handle, url=url, limit=HUB_FILE_MAX_BYTES, already=0,
-              expected=_total_length(response, 0), progress=None)
+              expected=_total_length(response, 0), progress=None, deadline=deadline)
     return True
 
 
@@ -287,13 +293,20 @@ def read_manifest(checkpoint: str | Path) -> dict | None:
 
 
 def official_model_fetch(model_type: str, *, timeout: float | None = None,
+                         max_seconds: float | None = None,
                          progress: Callable[[int, int | None], None] | None = None,
                          ) -> FetchedModel:
-    """Download, verify and assemble the official model of this type (see the module doc)."""
+    """Download, verify and assemble the official model of this type (see the module doc).
+
+    `timeout` bounds each network wait; `max_seconds`, if given, the whole
+    download (what is downloaded by then stays for the next run to resume).
+    """
     release = OFFICIAL_RELEASES[model_type]
     timeout = float(settings.MODEL_DOWNLOAD_TIMEOUT if timeout is None else timeout)
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     try:
-        fetched = _existing(release) or _fetch(release, timeout=timeout, progress=progress)
+        fetched = _existing(release) or _fetch(release, timeout=timeout, progress=progress,
+                                               deadline=deadline)
     except DownloadError as exc:
         _attempt_record(model_type, str(exc))
         raise
@@ -302,12 +315,13 @@ def official_model_fetch(model_type: str, *, timeout: float | None = None,
 
 
 def _fetch(release: OfficialRelease, *, timeout: float,
-           progress: Callable[[int, int | None], None] | None) -> FetchedModel:
+           progress: Callable[[int, int | None], None] | None,
+           deadline: float | None) -> FetchedModel:
     staging = models_dir() / ".download" / release.model_type
     staging.mkdir(parents=True, exist_ok=True)
     url = release_url(release)
     part = staging / (release.file_name + ".part")
-    _download_checkpoint(url, part, timeout=timeout, progress=progress)
+    _download_checkpoint(url, part, timeout=timeout, progress=progress, deadline=deadline)
     release_sha256 = _sha256(part)
     if not release_sha256.startswith(release.hash_prefix):
         part.unlink()
@@ -324,7 +338,7 @@ def _fetch(release: OfficialRelease, *, timeout: float,
     files = {}
     for name in release.required_files + release.optional_files:
         file_url = hub_url(release, name)
-        if not _download_small(file_url, hf_dir / name, timeout=timeout):
+        if not _download_small(file_url, hf_dir / name, timeout=timeout, deadline=deadline):
             if name in release.required_files:
                 raise DownloadError(f"{file_url}: not found (HTTP 404); nothing was installed")
             continue

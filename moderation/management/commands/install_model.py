@@ -53,6 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                             help="--official: the longest any one network wait may take "
                             "(default MODEL_DOWNLOAD_TIMEOUT)")
+        parser.add_argument("--max-seconds", type=float, default=None, metavar="SECONDS",
+                            help="--official: stop the download after this long (a rerun "
+                            "resumes it)")
         parser.add_argument("--replace", action="store_true",
                             help="the installed checkpoint file was replaced on purpose: "
                             "accept its new sha256")
@@ -113,6 +116,7 @@ class Command(BaseCommand):
 
         try:
             fetched = official_model_fetch(model_type, timeout=options["timeout"],
+                                           max_seconds=options["max_seconds"],
                                            progress=progress)
         except DownloadError as exc:
             raise CommandError(f"official {model_type} model: {exc}") from None
