@@ -313,13 +313,19 @@ SCORING_DEVICE = os.environ.get("SCORING_DEVICE", "cpu")
 SCORING_BATCH_SIZE = env_int("SCORING_BATCH_SIZE", 32, minimum=1)
 # auto: the fastest mode within 0.01 of fp32 on this CPU (moderation/scoring/precision.py).
 SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "auto")
-# One torch thread per worker child; scale with worker concurrency instead, or run
-# one child with all cores' threads (one model copy; docs/scoring.md "Celery").
-SCORING_TORCH_THREADS = env_int("SCORING_TORCH_THREADS", 1, minimum=1)
+# The default worker shape, the fastest measured end to end (docs/benchmarks.md,
+# "Worker shape"): one worker child whose torch uses every core, 256 ids a task
+# (one model copy; one length sort over each 256 texts; no child idles at the
+# end of a burst). `celery -A config worker -c N` overrides the children; keep
+# children x SCORING_TORCH_THREADS at most the cores (docs/scoring.md "Celery").
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 1, minimum=1)
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+SCORING_TORCH_THREADS = env_int(
+    "SCORING_TORCH_THREADS", max(1, (_CORES or 1) // CELERY_WORKER_CONCURRENCY), minimum=1)
 # Comment ids per task message. The scorer sorts by length within a task, so a
 # larger task pads less, but a burst smaller than children x this leaves
 # children idle: 256 suits one child with all cores' threads (docs/scoring.md).
-SCORING_TASK_BATCH = env_int("SCORING_TASK_BATCH", 64, minimum=1)
+SCORING_TASK_BATCH = env_int("SCORING_TASK_BATCH", 256, minimum=1)
 # --- Official model download and precision (docs/scoring.md "The official model") ---
 # Where `install_model --official TYPE` puts downloaded models.
 MODELS_DIR = os.environ.get("MODELS_DIR") or str(BASE_DIR / "var" / "models")

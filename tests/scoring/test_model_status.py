@@ -38,14 +38,18 @@ def test_auto_picks_the_fastest_mode_within_001_of_fp32(flags, model_type, devic
     assert precision_choice("int8", flags=flags) == ("int8", "SCORING_PRECISION=int8")
 
 
-def test_auto_is_the_default_and_the_scorer_runs_what_it_picks(tiny_model):
+def test_defaults_are_auto_precision_and_the_fastest_worker_shape(tiny_model):
     probe = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import "
-         "settings; print(settings.SCORING_PRECISION)"],
+        [sys.executable, "-c", "import os, django; django.setup(); from django.conf import "
+         "settings as s; from config.celery import app; print(s.SCORING_PRECISION, "
+         "app.conf.worker_concurrency, s.SCORING_TORCH_THREADS, s.SCORING_TASK_BATCH, "
+         "len(os.sched_getaffinity(0)))"],
         env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings",
              "SECRET_KEY": "x", "DEBUG": "0"},
         cwd=django_settings.BASE_DIR, capture_output=True, text=True, timeout=60)
-    assert probe.stdout.strip() == "auto", probe.stderr
+    precision, children, threads, task_batch, cores = probe.stdout.split()
+    # One child, torch on every core, 256 ids a task (docs/benchmarks.md "Worker shape").
+    assert (precision, children, threads, task_batch) == ("auto", "1", cores, "256"), probe.stderr
     checkpoint, hf_dir = tiny_model
     scorer = DetoxifyScorer(DetoxifyOptions(checkpoint=str(checkpoint), hf_config=str(hf_dir),
                                             precision="auto"))
