@@ -34,7 +34,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +106,10 @@ LAST_ATTEMPT = "last-download.json"
 
 class DownloadError(Exception):
     """A download that did not complete or did not verify; nothing was activated."""
+
+
+class DownloadBusyError(DownloadError):
+    """Another process is downloading this type (not recorded as a failed attempt)."""
 
 
 @dataclass(frozen=True)
@@ -305,13 +310,35 @@ def official_model_fetch(model_type: str, *, timeout: float | None = None,
     timeout = float(settings.MODEL_DOWNLOAD_TIMEOUT if timeout is None else timeout)
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     try:
-        fetched = _existing(release) or _fetch(release, timeout=timeout, progress=progress,
-                                               deadline=deadline)
+        with _exclusive(release):
+            fetched = _existing(release) or _fetch(release, timeout=timeout,
+                                                   progress=progress, deadline=deadline)
+    except DownloadBusyError:
+        raise
     except DownloadError as exc:
         _attempt_record(model_type, str(exc))
         raise
     _attempt_record(model_type, None)
     return fetched
+
+
+@contextmanager
+def _exclusive(release: OfficialRelease) -> Iterator[None]:
+    """One download of a type at a time: a second would write the same .part."""
+    import fcntl
+
+    staging = models_dir() / ".download"
+    staging.mkdir(parents=True, exist_ok=True)
+    with (staging / f"{release.model_type}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DownloadBusyError(f"another install_model --official {release.model_type} is "
+                                "running on this machine; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _fetch(release: OfficialRelease, *, timeout: float,

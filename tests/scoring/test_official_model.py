@@ -140,3 +140,15 @@ def test_missing_hub_file_or_dead_server_installs_nothing(official_server, setti
     with pytest.raises(CommandError, match="only http and https"):
         install_official()
     assert not ActiveModel.objects.exists()
+
+
+def test_a_second_download_of_the_same_type_waits_its_turn(official_server, settings):
+    import fcntl
+
+    staging = models_dir(settings) / ".download"
+    staging.mkdir(parents=True)
+    with (staging / "original.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what a running install_model holds
+        with pytest.raises(CommandError, match="another install_model --official original"):
+            install_official()
+    assert official_server.server.requests == [] and not ActiveModel.objects.exists()
