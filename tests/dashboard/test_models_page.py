@@ -54,9 +54,7 @@ def test_models_page_is_for_moderators_only(client):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
-def test_models_page_in_the_browser(browser, live_server, settings, monkeypatch):
-    settings.SCORER = "auto"
-    settings.DETOXIFY_CHECKPOINT = ""
+def test_models_page_in_the_browser(browser, live_server, official_server):
     ModeratorFactory(username="mod")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for suffix, viewport in {"": (1280, 900), "-phone": (390, 844)}.items():
@@ -78,3 +76,16 @@ def test_models_page_in_the_browser(browser, live_server, settings, monkeypatch)
         page.screenshot(path=str(SCREENSHOTS / f"models{suffix}.png"), full_page=True)
         assert violations == []
         page.close()
+    # With the official model installed: no warning, the release and its sha256.
+    call_command("install_model", "--official", "original", stdout=io.StringIO(),
+                 stderr=io.StringIO())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/?next=/models/")
+    page.fill("#id_username", "mod")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/models/")
+    assert page.locator(".model-alert").count() == 0
+    assert official_server.sha256 in page.inner_text(".model-facts")
+    page.screenshot(path=str(SCREENSHOTS / "models-official.png"), full_page=True)
+    page.close()
