@@ -8,7 +8,7 @@ Imports: `threads_import_from_files` (a run of files, committed in groups),
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
 from .importers.base import CommentRecord, content_hash, salted_hash
 from .models import Author, Comment, Thread
 from .signals import comments_changed
-from .tree import Node, TreeError, assign_paths
+from .tree import FLAT_DEPTH, MAX_SIBLINGS, SEGMENT_WIDTH, Node, Placement, TreeError, assign_paths
 
 # What thread_import_from_record gives each new comment, in this order.
 NEW_COMMENT_FIELDS = (
@@ -202,30 +202,9 @@ def thread_import_from_record(
     thread, thread_status = _thread_upsert(record)
     report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
 
-    stored = {} if thread_status == "new" else _stored_comments(thread, incoming)
-    stored_ext_by_id = {c.id: ext for ext, c in stored.items()}
-
-    # The tree: stored comments not in this record keep their parent; the
-    # record's comments take theirs from the record.
-    nodes = [
-        Node(ext, stored_ext_by_id.get(c.parent_id), _sibling_order(c.created_at, ext))
-        for ext, c in stored.items()
-        if ext not in incoming
-    ]
-    for ext, comment in incoming.items():
-        parent = comment.parent_id
-        if parent is not None and parent not in incoming and parent not in stored:
-            report.warnings.append(
-                f"{path}: {comment.location}: comment {ext!r} replies to {parent!r}, "
-                "which is not in the thread; attached at top level"
-            )
-            parent = None
-        nodes.append(Node(ext, parent, _sibling_order(comment.created_at, ext)))
-    parents = {node.key: node.parent for node in nodes}
-    try:
-        placements = assign_paths(nodes)
-    except TreeError as exc:
-        raise ImportFailure(path, record.location, f"{exc} (comment ids: {exc.ids})") from None
+    stored, placements, parents = _placements(
+        thread, thread_status == "new", incoming, report, path, record.location
+    )
 
     author_ids, thread_authors = _authors_for(record, authors or {})
     changed_ids: list[int] = []
@@ -432,6 +411,149 @@ def _incoming_by_id(record: ThreadRecord, path: Path | str) -> dict[str, Comment
             path, record.location, f"duplicate comment ids: {', '.join(duplicates)}"
         )
     return incoming
+
+
+def _placements(
+    thread: Thread,
+    is_new: bool,
+    incoming: dict[str, CommentRecord],
+    report: ImportReport,
+    path: Path | str,
+    location: str,
+) -> tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]]:
+    """Where each comment goes: (the stored comments this needs, placements, parents).
+
+    A record that only adds comments after the stored ones (a long thread
+    read in many records) is placed without reading the thread; otherwise
+    the whole thread is placed again, since a new reply can shift siblings.
+    """
+    appended = None if is_new else _appended_placements(thread, incoming, report, path)
+    if appended is not None:
+        return appended
+    stored = {} if is_new else _stored_comments(thread, incoming)
+    stored_ext_by_id = {c.id: ext for ext, c in stored.items()}
+    # Stored comments not in this record keep their parent; the record's
+    # comments take theirs from the record.
+    nodes = [
+        Node(ext, stored_ext_by_id.get(c.parent_id), _sibling_order(c.created_at, ext))
+        for ext, c in stored.items()
+        if ext not in incoming
+    ]
+    for ext, comment in incoming.items():
+        parent = _known_parent(comment, incoming, stored, report, path)
+        nodes.append(Node(ext, parent, _sibling_order(comment.created_at, ext)))
+    try:
+        placements = assign_paths(nodes)
+    except TreeError as exc:
+        raise ImportFailure(path, location, f"{exc} (comment ids: {exc.ids})") from None
+    return stored, placements, {node.key: node.parent for node in nodes}
+
+
+def _known_parent(
+    comment: CommentRecord,
+    incoming: dict[str, CommentRecord],
+    stored: dict[str, Comment],
+    report: ImportReport,
+    path: Path | str,
+) -> str | None:
+    """The comment's parent, or None (top level) with a warning when it is nowhere."""
+    parent = comment.parent_id
+    if parent is not None and parent not in incoming and parent not in stored:
+        report.warnings.append(
+            f"{path}: {comment.location}: comment {comment.external_id!r} replies to "
+            f"{parent!r}, which is not in the thread; attached at top level"
+        )
+        return None
+    return parent
+
+
+def _appended_placements(
+    thread: Thread,
+    incoming: dict[str, CommentRecord],
+    report: ImportReport,
+    path: Path | str,
+) -> tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None:
+    """Placements for new comments that all sort after their stored siblings, or None.
+
+    Then no stored comment moves, and only the stored parents and the last
+    stored reply under each are read, however long the thread. None (place
+    the whole thread) when a stored comment comes again, a new comment sorts
+    before a stored sibling, or the new comments reach FLAT_DEPTH, where
+    paths are numbered across a whole subtree.
+    """
+    exts = list(incoming)
+    for part in _chunks(exts):
+        if Comment.objects.filter(thread=thread, external_id__in=part).exists():
+            return None
+    wanted = sorted({c.parent_id for c in incoming.values()} - set(incoming) - {None})
+    anchors = {
+        c.external_id: c
+        for part in _chunks(wanted)
+        for c in Comment.objects.filter(thread=thread, external_id__in=part).only(*TREE_FIELDS)
+    }
+    # The new comments as one forest under a stand-in root per place they
+    # attach to (a stored parent, or the top level), placed alone and then
+    # moved after that place's stored replies.
+    parents: dict[str, str | None] = {}
+    first_new: dict[str | None, tuple] = {}  # place -> smallest sort key of its new replies
+    nodes = [Node(("at", None), None, ())]
+    nodes += [Node(("at", ext), None, ()) for ext in anchors]
+    for ext, comment in incoming.items():
+        parent = parents[ext] = _known_parent(comment, incoming, anchors, report, path)
+        order = _sibling_order(comment.created_at, ext)
+        if parent not in incoming:
+            first_new[parent] = min(first_new.get(parent, order), order)
+        nodes.append(Node(ext, parent if parent in incoming else ("at", parent), order))
+    try:
+        local = assign_paths(nodes)
+    except TreeError:
+        return None  # placing the whole thread names the ids
+
+    last_replies = _last_replies(thread, [c.id for c in anchors.values()])
+    places: dict[str, tuple[str, int, int]] = {}  # stand-in path -> (prefix, depth, next index)
+    for ext in (None, *anchors):
+        anchor = anchors[ext] if ext is not None else None
+        last = last_replies.get(anchor.id if anchor else None)
+        if last is not None and ext in first_new and first_new[ext] <= _sibling_order(*last[:2]):
+            return None
+        start = int(last[2][-SEGMENT_WIDTH:]) + 1 if last is not None else 0
+        prefix, depth = (anchor.path, anchor.depth + 1) if anchor else ("", 0)
+        places[local[("at", ext)].path] = (prefix, depth, start)
+    placements: dict[str, Placement] = {}
+    for ext in incoming:
+        spot = local[ext]  # stand-in segment, index under the place, the rest
+        prefix, depth, start = places[spot.path[:SEGMENT_WIDTH]]
+        index = start + int(spot.path[SEGMENT_WIDTH : 2 * SEGMENT_WIDTH])
+        depth += spot.depth - 1
+        if max(depth, spot.depth) >= FLAT_DEPTH or index >= MAX_SIBLINGS:
+            return None
+        rest = spot.path[2 * SEGMENT_WIDTH :]
+        placements[ext] = Placement(prefix + str(index).zfill(SEGMENT_WIDTH) + rest, depth)
+    return anchors, placements, parents
+
+
+def _last_replies(
+    thread: Thread, parent_ids: list[int]
+) -> dict[int | None, tuple[datetime | None, str, str]]:
+    """(created_at, external id, path) of the last stored reply under each of
+    these parents and at the top level (None), where there is one."""
+    in_thread = Comment.objects.filter(thread=thread)
+    last_paths = {None: in_thread.filter(parent=None).aggregate(last=models.Max("path"))["last"]}
+    for part in _chunks(parent_ids):
+        rows = in_thread.filter(parent_id__in=part).values("parent_id")
+        last_paths.update(rows.annotate(last=models.Max("path")).values_list("parent_id", "last"))
+    paths = [at for at in last_paths.values() if at is not None]
+    by_path = {
+        row[2]: row
+        for part in _chunks(paths)
+        for row in in_thread.filter(path__in=part).values_list("created_at", "external_id", "path")
+    }
+    return {parent: by_path[at] for parent, at in last_paths.items() if at is not None}
+
+
+def _chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
 
 
 def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:

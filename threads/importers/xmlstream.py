@@ -3,7 +3,7 @@
 `iter_elements` yields each complete element at one depth of the document
 (Disqus `<thread>`/`<post>` under the root, WXR `<item>` under `<channel>`)
 and cuts it out of the tree once it is handed over, so the tree never holds
-more than the elements still open and the last one read.
+more than the elements still open and those read from the last chunk.
 
 Refused, with an ImportFailure naming line and column, before anything is
 stored: any DTD (real exports have none; it is how XXE and entity-expansion
@@ -26,60 +26,36 @@ from .source import open_source
 CHUNK = 64 * 1024
 
 
-class _Builder:
-    """A TreeBuilder target that collects the elements completed at `depth`.
-
-    An element is collected at the next event after its end, once the text
-    that follows it (its tail) is known, and cut out of its parent then.
-    """
-
-    def __init__(self, depth: int) -> None:
-        self._tree = ET.TreeBuilder()
-        self._depth = depth
-        self._open: list[ET.Element] = []
-        self._ended: ET.Element | None = None
-        self.complete: list[ET.Element] = []
-
-    def start(self, tag: str, attrib: dict[str, str]) -> None:
-        elem = self._tree.start(tag, attrib)
-        self._collect()
-        self._open.append(elem)
-
-    def end(self, tag: str) -> None:
-        elem = self._tree.end(tag)
-        self._collect()
-        self._open.pop()
-        if len(self._open) == self._depth:
-            self._ended = elem
-
-    def data(self, text: str) -> None:
-        self._tree.data(text)
-
-    def close(self) -> None:
-        self._tree.close()
-        self._collect()
-
-    def _collect(self) -> None:
-        if self._ended is not None:
-            self.complete.append(self._ended)
-            if self._open:
-                self._open[-1].remove(self._ended)
-            self._ended = None
-
-
 def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
-    """Each complete element `depth` levels below the root (the root is 0)."""
-    builder = _Builder(depth)
+    """Each complete element `depth` levels below the root (the root is 0).
+
+    The tree is built by ElementTree's C TreeBuilder; after each chunk, the
+    elements at `depth` that a later sibling (or an ancestor's sibling)
+    proves complete are handed over and cut out of the tree.
+    """
+    builder = ET.TreeBuilder()
     parser = DET.DefusedXMLParser(
         target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
+    root: list[ET.Element] = []
+    expat = parser.parser
+    start = expat.StartElementHandler
+
+    def first_start(tag: str, attrib: list[str]) -> None:
+        # Keep the root, then let every later start go straight to the builder.
+        root.append(start(tag, attrib))
+        expat.StartElementHandler = start
+
+    expat.StartElementHandler = first_start
     with open_source(path) as stream:
         try:
             while chunk := stream.read(CHUNK):
                 parser.feed(chunk)
-                yield from _take(builder.complete)
+                if root:
+                    yield from _complete(root[0], depth, final=False)
             parser.close()
-            yield from _take(builder.complete)
+            if root:
+                yield from _complete(root[0], depth, final=True)
         except ET.ParseError as exc:
             line, column = exc.position
             raise ImportFailure(
@@ -89,12 +65,23 @@ def iter_elements(path: Path, depth: int) -> Iterator[ET.Element]:
             raise ImportFailure(path, _position(parser), _refusal(exc)) from None
 
 
-def _take(elements: list[ET.Element]) -> Iterator[ET.Element]:
-    taken = elements[:]
-    elements.clear()
-    for elem in taken:
-        yield elem
-        elem.clear()  # in case the caller keeps a reference
+def _complete(parent: ET.Element, depth: int, *, final: bool) -> Iterator[ET.Element]:
+    """Hand over and cut out the complete elements `depth` levels below `parent`.
+
+    Every child but the last is complete (a later one has begun); the last is
+    complete only once the document is (`final`), and may still be growing.
+    """
+    children = parent[:] if final else parent[:-1]
+    if depth == 1:
+        del parent[: len(children)]
+        for elem in children:
+            yield elem
+            elem.clear()  # in case the caller keeps a reference
+        return
+    for child in children:
+        yield from _complete(child, depth - 1, final=True)
+    if len(parent) and not final:
+        yield from _complete(parent[-1], depth - 1, final=False)
 
 
 def _reason(exc: ET.ParseError) -> str:
