@@ -40,6 +40,25 @@ def test_release_table_is_detoxifys(settings):
         "https://huggingface.co/xlm-roberta-base/resolve/main/config.json"
 
 
+@pytest.mark.parametrize(("model_type", "tokenizer"), [
+    ("original", "BertTokenizer"), ("unbiased", "RobertaTokenizer"),
+    ("multilingual", "XLMRobertaTokenizer"), ("original-small", "AlbertTokenizer"),
+    ("unbiased-small", "AlbertTokenizer"),
+])
+def test_each_type_fetches_what_its_tokenizer_reads(model_type, tokenizer):
+    """The hub files of every type: its tokenizer's vocabulary required, its tokenizer.json
+    taken where there is one, config.json always; never the base model's weights."""
+    import transformers
+
+    release = official.OFFICIAL_RELEASES[model_type]
+    names = getattr(transformers, tokenizer).vocab_files_names
+    wanted = {name for key, name in names.items() if key != "tokenizer_file"}
+    assert set(release.required_files) == {"config.json"} | wanted
+    assert names["tokenizer_file"] in release.optional_files
+    fetched = release.required_files + release.optional_files
+    assert not any(name.endswith((".bin", ".safetensors", ".h5", ".msgpack")) for name in fetched)
+
+
 def test_official_download_verifies_installs_and_scores(official_server, settings):
     out = install_official()
     served = official_server.server
