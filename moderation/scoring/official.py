@@ -198,6 +198,12 @@ def _copy(response, handle, *, url: str, limit: int, already: int, expected: int
     return written
 
 
+def _range_start(response) -> int | None:
+    unit_and_range = response.headers.get("Content-Range", "").partition("/")[0]
+    start = unit_and_range.removeprefix("bytes ").partition("-")[0].strip()
+    return int(start) if start.isdigit() else None
+
+
 def _total_length(response, offset: int) -> int | None:
     if offset:
         content_range = response.headers.get("Content-Range", "")
@@ -214,9 +220,10 @@ def _download_checkpoint(url: str, part: Path, *, timeout: float,
     offset = part.stat().st_size if part.is_file() else 0
     try:
         response = _open(url, timeout=timeout, offset=offset)
-        if offset and response.getcode() != 206:
+        if offset and (response.getcode() != 206 or _range_start(response) != offset):
             # 200: the server ignores ranges (this body is the whole file);
-            # 416: the part is no prefix it can continue. Either way start over.
+            # 416: the part is no prefix it can continue; a 206 from elsewhere
+            # than asked cannot be appended. Start over.
             part.unlink()
             offset = 0
             if response.getcode() == 416:

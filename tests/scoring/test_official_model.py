@@ -171,3 +171,17 @@ def test_a_second_download_of_the_same_type_waits_its_turn(official_server, sett
         with pytest.raises(CommandError, match="another install_model --official original"):
             install_official()
     assert official_server.server.requests == [] and not ActiveModel.objects.exists()
+
+
+def test_a_complete_part_left_unverified_is_downloaded_again(official_server, settings):
+    """A run killed after the last byte but before the hash: the range is past the end
+    (416), so the rerun starts over rather than trusting or appending to the part."""
+    served = official_server.server
+    path = official_server.checkpoint_path
+    staging = models_dir(settings) / ".download" / "original"
+    staging.mkdir(parents=True)
+    (staging / (Path(path).name + ".part")).write_bytes(served.files[path])
+    install_official()
+    size = len(served.files[path])
+    assert served.requests[:2] == [(path, f"bytes={size}-"), (path, None)]
+    assert ActiveModel.objects.exists()
