@@ -271,9 +271,12 @@ def big_branch(import_json):
 # --- the official model download ---------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _models_dir_isolated(settings, tmp_path_factory):
-    """MODELS_DIR never points into the checkout: a fresh (not yet created) directory."""
+@pytest.fixture
+def models_dir_isolated(settings, tmp_path_factory):
+    """MODELS_DIR never points into the checkout: a fresh (not yet created) directory.
+
+    Not autouse: an autouse `settings` user changes the fixture order of the
+    live-server browser tests (the branch-job undo test then fails)."""
     settings.MODELS_DIR = str(tmp_path_factory.getbasetemp() / f"models-{uuid.uuid4().hex[:8]}")
 
 

@@ -12,6 +12,8 @@ from django.core.management import call_command
 
 from tests.helpers import CHROMIUM, PASSWORD, ModeratorFactory, UserFactory
 
+pytestmark = pytest.mark.usefixtures("models_dir_isolated")
+
 SCREENSHOTS = Path(
     os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
 )

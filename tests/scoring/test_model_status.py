@@ -16,7 +16,7 @@ from moderation.scoring.detoxify import DetoxifyOptions, DetoxifyScorer
 from moderation.scoring.precision import cpu_flags, precision_choice
 from moderation.scoring.status import model_status, model_status_line
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_dir_isolated")]
 
 AVX512_NO_BF16 = frozenset({"sse4_2", "avx2", "avx512f", "avx512bw", "avx512vl"})
 
