@@ -186,8 +186,10 @@ def main() -> None:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/5")
     args = parser.parse_args()
 
+    import django
     import torch
 
+    django.setup()  # tests.helpers imports the models
     from moderation.scoring.detoxify import bf16_supported
     from tests.helpers import BERT_BASE, build_detoxify_checkpoint
 

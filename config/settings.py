@@ -322,14 +322,32 @@ DETOXIFY_CHECKPOINT = os.environ.get("DETOXIFY_CHECKPOINT", "")
 DETOXIFY_HF_CONFIG = os.environ.get("DETOXIFY_HF_CONFIG", "")
 SCORING_DEVICE = os.environ.get("SCORING_DEVICE", "cpu")
 SCORING_BATCH_SIZE = env_int("SCORING_BATCH_SIZE", 32, minimum=1)
-SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "fp32")
-# One torch thread per worker child; scale with worker concurrency instead, or run
-# one child with all cores' threads (one model copy; docs/scoring.md "Celery").
-SCORING_TORCH_THREADS = env_int("SCORING_TORCH_THREADS", 1, minimum=1)
+# auto: the fastest mode within 0.01 of fp32 on this CPU (moderation/scoring/precision.py).
+SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "auto")
+# The default worker shape, the fastest measured end to end (docs/benchmarks.md,
+# "Worker shape"): one worker child whose torch uses every core, 256 ids a task
+# (one model copy; one length sort over each 256 texts; no child idles at the
+# end of a burst). `celery -A config worker -c N` overrides the children; keep
+# children x SCORING_TORCH_THREADS at most the cores (docs/scoring.md "Celery").
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 1, minimum=1)
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+SCORING_TORCH_THREADS = env_int(
+    "SCORING_TORCH_THREADS", max(1, (_CORES or 1) // CELERY_WORKER_CONCURRENCY), minimum=1)
 # Comment ids per task message. The scorer sorts by length within a task, so a
 # larger task pads less, but a burst smaller than children x this leaves
 # children idle: 256 suits one child with all cores' threads (docs/scoring.md).
-SCORING_TASK_BATCH = env_int("SCORING_TASK_BATCH", 64, minimum=1)
+SCORING_TASK_BATCH = env_int("SCORING_TASK_BATCH", 256, minimum=1)
+# --- Official model download and precision (docs/scoring.md "The official model") ---
+# Where `install_model --official TYPE` puts downloaded models.
+MODELS_DIR = os.environ.get("MODELS_DIR") or str(BASE_DIR / "var" / "models")
+# detoxify's release downloads and the Hugging Face hub (or mirrors of them).
+DETOXIFY_RELEASE_URL = os.environ.get(
+    "DETOXIFY_RELEASE_URL", "https://github.com/unitaryai/detoxify/releases/download")
+MODEL_HUB_URL = (os.environ.get("MODEL_HUB_URL") or os.environ.get("HF_ENDPOINT")
+                 or "https://huggingface.co")
+# Seconds any one wait of a download may take (connect, or the next block).
+MODEL_DOWNLOAD_TIMEOUT = env_int("MODEL_DOWNLOAD_TIMEOUT", 30, minimum=1)
+# --- end official model -----------------------------------------------------------
 # Enqueue scoring when an import or edit commits (off in most tests).
 SCORING_AUTO_ENQUEUE = env_bool("SCORING_AUTO_ENQUEUE", default=True)
 # JSON objects label -> threshold; unset labels keep the defaults in

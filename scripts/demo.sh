@@ -22,6 +22,19 @@ trap cleanup EXIT INT TERM
 
 "$BIN/python" manage.py migrate --no-input -v0
 
+# The official detoxify model, unless a detoxify model is active already:
+# DEMO_DOWNLOAD_SECONDS at most (what arrives by then is resumed next time;
+# DEMO_DOWNLOAD_SECONDS=0 skips it). Either way, one line says which model
+# scores and why (the same reason model_status and /models/ give).
+DEMO_DOWNLOAD_SECONDS=${DEMO_DOWNLOAD_SECONDS:-120}
+if [ "$DEMO_DOWNLOAD_SECONDS" != 0 ] && ! "$BIN/python" manage.py model_status --json 2>/dev/null \
+        | "$BIN/python" -c 'import json, sys; sys.exit(json.load(sys.stdin)["backend"] != "detoxify")'
+then
+    "$BIN/python" manage.py install_model --official "${DEMO_MODEL_TYPE:-original}" --timeout 5 \
+        --max-seconds "$DEMO_DOWNLOAD_SECONDS" >var/demo-download.log 2>&1 || true
+fi
+"$BIN/python" manage.py model_status --line
+
 if "$BIN/python" - "$BROKER" <<'PY'
 import sys
 

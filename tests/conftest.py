@@ -18,6 +18,7 @@ from tests.helpers import (
     CeleryWorker,
     CommentFactory,
     MarkerScorer,
+    ModelFileServer,
     ModeratorFactory,
     PolicyManagerFactory,
     SilentServer,
@@ -29,6 +30,7 @@ from tests.helpers import (
     import_threads,
     load_toxblock_recording,
     manage,
+    official_model_files,
     point_celery_app,
     process_stop,
     production_environment,
@@ -461,3 +463,49 @@ def desk(transactional_db, tmp_path, monkeypatch):
 
     desk_seed(tmp_path)
     return ModeratorFactory(username="mod")
+
+# --- the official model download ---------------------------------------------------
+
+
+@pytest.fixture
+def models_dir_isolated(settings, tmp_path_factory):
+    """MODELS_DIR never points into the checkout: a fresh (not yet created) directory.
+
+    Not autouse: an autouse `settings` user changes the fixture order of the
+    live-server browser tests (the branch-job undo test then fails)."""
+    settings.MODELS_DIR = str(tmp_path_factory.getbasetemp() / f"models-{uuid.uuid4().hex[:8]}")
+
+
+@dataclass
+class OfficialServer:
+    server: ModelFileServer
+    sha256: str  # of the checkpoint as served
+    checkpoint_path: str  # its path on the server
+
+
+@pytest.fixture
+def official_server(settings, monkeypatch, tmp_path):
+    """detoxify's release host and the hub on 127.0.0.1, serving a tiny `original` model.
+
+    The release table's `original` entry names the tiny checkpoint (its file
+    name carries its own hash prefix, as the real ones do); the download
+    settings point at the server; MODELS_DIR is tmp_path/models.
+    """
+    from dataclasses import replace
+
+    from moderation.scoring import official
+
+    files, sha256 = official_model_files(tmp_path / "served")
+    (release_path,) = [path for path in files if path.startswith("/releases/")]
+    monkeypatch.setitem(official.OFFICIAL_RELEASES, "original", replace(
+        official.OFFICIAL_RELEASES["original"],
+        release_path=release_path.removeprefix("/releases/")))
+    with ModelFileServer(files) as server:
+        settings.DETOXIFY_RELEASE_URL = f"{server.url}/releases"
+        settings.MODEL_HUB_URL = f"{server.url}/hub"
+        settings.MODELS_DIR = str(tmp_path / "models")
+        settings.SCORER = "auto"
+        settings.DETOXIFY_CHECKPOINT = ""
+        reset_active_scorer()
+        yield OfficialServer(server, sha256, release_path)
+        reset_active_scorer()

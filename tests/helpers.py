@@ -1064,3 +1064,110 @@ def csp_violations(page) -> list[str]:
     page.on("console", lambda message: violations.append(message.text)
             if "Content Security Policy" in message.text else None)
     return violations
+
+
+# --- official model download: a loopback file server -------------------------------
+
+
+class ModelFileServer:
+    """An HTTP server on 127.0.0.1 (ephemeral port) that serves `files` (path -> bytes).
+
+    As detoxify's release host and the hub do: Content-Length, `Range: bytes=N-`
+    answered with 206 and Content-Range (unless `ignore_range`), 404 for any
+    other path. `truncate_next[path] = n` makes the next response for that path
+    announce the full length, send n bytes and close: an interrupted download.
+    `requests` records (path, Range header or None) for every request.
+    """
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.files = dict(files)
+        self.truncate_next: dict[str, int] = {}
+        self.ignore_range = False
+        self.requests: list[tuple[str, str | None]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                path = self.path.split("?", 1)[0]
+                range_header = self.headers.get("Range")
+                server.requests.append((path, range_header))
+                body = server.files.get(path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                start = 0
+                if range_header and not server.ignore_range:
+                    start = int(range_header.removeprefix("bytes=").rstrip("-"))
+                    if start >= len(body):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(body)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range",
+                                     f"bytes {start}-{len(body) - 1}/{len(body)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.send_header("Content-Type", "application/octet-stream")
+                self.end_headers()
+                payload = body[start:]
+                cut = server.truncate_next.pop(path, None)
+                if cut is not None:
+                    self.wfile.write(payload[:cut])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def paths_requested(self) -> list[str]:
+        return [path for path, _ in self.requests]
+
+    def __enter__(self) -> ModelFileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def official_model_files(directory: Path) -> tuple[dict[str, bytes], str]:
+    """A tiny checkpoint in detoxify's release form and its base model's hub files.
+
+    Returns ({server path: bytes}, the checkpoint's sha256). The checkpoint
+    names "bert-base-uncased" as the official `original` one does; the hub's
+    config.json has no id2label for its six classes, as bert-base-uncased's
+    has not; there is no tokenizer.json (optional: a 404), and the base
+    model's own weights are there to prove they are never asked for.
+    """
+    import hashlib
+
+    checkpoint, hf_dir = build_detoxify_checkpoint(directory,
+                                                   point_base_model_at_directory=False)
+    config = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
+    for key in ("id2label", "label2id", "architectures"):
+        config.pop(key, None)
+    data = checkpoint.read_bytes()
+    hub = "/hub/bert-base-uncased/resolve/main/"
+    files = {
+        f"{hub}config.json": json.dumps(config).encode(),
+        f"{hub}vocab.txt": (hf_dir / "vocab.txt").read_bytes(),
+        f"{hub}tokenizer_config.json": (hf_dir / "tokenizer_config.json").read_bytes(),
+        f"{hub}model.safetensors": b"base model weights: never needed",
+    }
+    sha256 = hashlib.sha256(data).hexdigest()
+    files[f"/releases/v-test/tiny_original-{sha256[:8]}.ckpt"] = data
+    return files, sha256

@@ -19,6 +19,7 @@ urlpatterns = [
     path("me/decisions/", views.my_decisions, name="my_decisions"),
     path("me/settings/", views.my_settings, name="my_settings"),
     path("me/density/", views.my_density, name="my_density"),
+    path("models/", views.models_view, name="models"),
     path("act/", views.act, name="act"),
     path("undo/", views.undo, name="undo"),
     path("branch-jobs/<int:job_id>/", views.branch_job, name="branch_job"),

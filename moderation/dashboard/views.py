@@ -44,6 +44,7 @@ from moderation.scoring.explain import text_explain
 from moderation.scoring.labels import label_get, label_table
 from moderation.scoring.language import LANGUAGE_NAMES, score_language_note
 from moderation.scoring.registry import active_labels, active_scorer, scorer_choice
+from moderation.scoring.status import model_status
 from threads.models import Author, Comment, Thread
 
 from . import queue
@@ -369,6 +370,19 @@ def my_density(request: HttpRequest) -> HttpResponse:
                                            require_https=request.is_secure()):
         target = "/"
     return redirect(target or "/")
+
+@moderator_required
+@require_GET
+def models_view(request: HttpRequest) -> HttpResponse:
+    """Which model scores, why, its labels (with their review thresholds) and languages."""
+    status = model_status()
+    table = label_table()
+    labels = [table[name] for name in status.labels or () if name in table]
+    unknown = [name for name in status.labels or () if name not in table]
+    return render(request, "moderation/models.html", {
+        "status": status, "labels": labels, "unknown_labels": unknown,
+        "tab_counts": queue.queue_counts(),
+    })
 
 
 # --- actions -------------------------------------------------------------------

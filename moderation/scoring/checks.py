@@ -28,8 +28,9 @@ def scorer_check(app_configs=None, **kwargs):
                 "Toxicity scores come from the last-resort fallback scorer "
                 "(alt-profanity-check, a profanity filter), not a toxicity model.",
                 hint=f"{choice.reason}. Restore moderation/scoring/embedded_model/ from the "
-                "repository, or install detoxify weights: python manage.py install_model "
-                "--checkpoint FILE --hf-config DIR (docs/scoring.md).",
+                "repository, or install the official detoxify model: python manage.py "
+                "install_model --official original (offline: --checkpoint FILE --hf-config "
+                "DIR); python manage.py model_status says more (docs/scoring.md).",
                 id="moderation.W001",
             )
         )

@@ -47,7 +47,7 @@ MODEL_LANGUAGES = {
     "original-small": ("en",),
     "unbiased-small": ("en",),
 }
-PRECISIONS = ("fp32", "bf16", "bf16-mixed", "int8")
+PRECISIONS = ("auto", "fp32", "bf16", "bf16-mixed", "int8")  # auto: precision.py
 
 # The official release URLs end in a content hash; it names the weights in the
 # model key before (and without) downloading them.
@@ -315,10 +315,16 @@ class DetoxifyScorer:
         )
         del loaded
         model = model.eval()
-        self.precision = options.precision
+        from .precision import precision_choice
+
+        self.precision, self.precision_reason = precision_choice(
+            options.precision, model_type=options.model_type, device=options.device)
         if self.precision.startswith("bf16") and not bf16_supported():
             logger.warning("this CPU has no native bf16; scoring in fp32 instead")
             self.precision = "fp32"
+        if (self.precision == "bf16-mixed" and options.precision == "auto"
+                and getattr(getattr(model.base_model, "encoder", None), "layer", None) is None):
+            self.precision = "fp32"  # ALBERT under another type name: auto stays quiet
         if self.precision == "bf16-mixed":
             model = bf16_mixed(model)
         if self.precision == "int8":

@@ -1,4 +1,9 @@
-"""Install a local detoxify checkpoint for air-gapped hosts and make it active.
+"""Install a detoxify checkpoint and make it active: a local pair, or the official one.
+
+`--official TYPE` downloads detoxify's published checkpoint of that type and
+its base model's config and tokenizer (moderation/scoring/official.py:
+resumable, verified, assembled atomically under MODELS_DIR), then installs
+that pair exactly as `--checkpoint FILE --hf-config DIR` installs a local one.
 
 detoxify always asks the Hugging Face hub for the base model's config (the
 checkpoint's `arch.args.model_type`, e.g. "bert-base-uncased"), even when given
@@ -26,6 +31,7 @@ from moderation.scoring.detoxify import (
     checkpoint_verify,
     file_sha256,
 )
+from moderation.scoring.official import DownloadError, official_model_fetch
 from moderation.scoring.registry import reset_active_scorer
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "sentencepiece.bpe.model", "spiece.model",
@@ -33,18 +39,35 @@ TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "sentencepiece.bpe.model", "sp
 
 
 class Command(BaseCommand):
-    help = "Validate a detoxify checkpoint + Hugging Face config directory and make it active."
+    help = ("Download the official detoxify model (--official TYPE), or validate a local "
+            "checkpoint + Hugging Face config directory, and make it active.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--checkpoint", required=True, metavar="FILE")
-        parser.add_argument("--hf-config", required=True, metavar="DIR",
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--official", choices=MODEL_TYPES, metavar="TYPE",
+                            help=f"download detoxify's published model: {', '.join(MODEL_TYPES)}")
+        source.add_argument("--checkpoint", metavar="FILE")
+        parser.add_argument("--hf-config", metavar="DIR",
                             help="directory with config.json and the tokenizer files")
         parser.add_argument("--model-type", default="original", choices=MODEL_TYPES)
+        parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                            help="--official: the longest any one network wait may take "
+                            "(default MODEL_DOWNLOAD_TIMEOUT)")
+        parser.add_argument("--max-seconds", type=float, default=None, metavar="SECONDS",
+                            help="--official: stop the download after this long (a rerun "
+                            "resumes it)")
         parser.add_argument("--replace", action="store_true",
                             help="the installed checkpoint file was replaced on purpose: "
                             "accept its new sha256")
 
     def handle(self, *args, **options) -> None:
+        if options["official"]:
+            if options["hf_config"]:
+                raise CommandError("--official downloads its own config; leave out --hf-config")
+            options["model_type"] = options["official"]
+            options["checkpoint"], options["hf_config"] = self._download(options)
+        elif not options["hf_config"]:
+            raise CommandError("--checkpoint needs --hf-config DIR")
         checkpoint = Path(options["checkpoint"]).resolve()
         hf_dir = Path(options["hf_config"]).resolve()
         installed = ActiveModel.objects.filter(pk=1, checkpoint=str(checkpoint)).first()
@@ -79,6 +102,28 @@ class Command(BaseCommand):
             f"({len(classes)} labels: {', '.join(classes)}); sha256 {checksum}"
         ))
         self.stdout.write("Re-score with: python manage.py rescore --unscored")
+
+    def _download(self, options: dict) -> tuple[str, str]:
+        model_type = options["official"]
+        shown = {"at": -1}
+
+        def progress(done: int, total: int | None) -> None:
+            tenth = done * 10 // total if total else done >> 27  # 128 MiB steps
+            if tenth != shown["at"] and options["verbosity"] >= 1:
+                shown["at"] = tenth
+                size = f"{done / 1e6:.0f}" + (f" of {total / 1e6:.0f}" if total else "")
+                self.stderr.write(f"  {size} MB")
+
+        try:
+            fetched = official_model_fetch(model_type, timeout=options["timeout"],
+                                           max_seconds=options["max_seconds"],
+                                           progress=progress)
+        except DownloadError as exc:
+            raise CommandError(f"official {model_type} model: {exc}") from None
+        verb = "already downloaded" if fetched.reused else "downloaded and verified"
+        self.stdout.write(f"official {model_type} model {verb}: {fetched.directory} "
+                          f"(release sha256 {fetched.release_sha256})")
+        return str(fetched.checkpoint), str(fetched.hf_config)
 
     @staticmethod
     def _read_checkpoint(path: Path) -> dict:
