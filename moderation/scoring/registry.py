@@ -148,7 +148,10 @@ def build_scorer(choice: ScorerChoice) -> Scorer:
     if choice.backend == "embedded":
         from .embedded import EmbeddedScorer
 
-        return EmbeddedScorer(threads=settings.SCORING_TORCH_THREADS)
+        # One torch thread whatever SCORING_TORCH_THREADS says: the BiLSTM's 100
+        # small steps per text spend more on thread hand-offs than they gain
+        # (256 texts: ~850/s on one thread, ~35/s on two; docs/benchmarks.md).
+        return EmbeddedScorer(threads=1)
     from .detoxify import DetoxifyScorer
 
     assert choice.detoxify is not None
