@@ -214,9 +214,13 @@ def active_labels() -> tuple[str, ...] | None:
     The scorer built in this process when there is one; else the labels of the
     newest score the active model key stored (a score's labels are exactly
     what its scorer returned; one indexed row). None when that cannot be known
-    yet (nothing scored by this model): callers then offer every label.
+    yet (nothing scored by this model, or the scoring settings are wrong: the
+    system check reports that): callers then offer every label.
     """
-    choice = active_choice()
+    try:
+        choice = active_choice()
+    except ImproperlyConfigured:
+        return None
     with _lock:
         if _active is not None and _active[0] == choice:
             return tuple(_active[1].labels)

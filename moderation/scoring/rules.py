@@ -59,9 +59,15 @@ class RuleBook:
     """Rules by (source, thread, label) over the label table's defaults."""
 
     def __init__(self, specs: Iterable[RuleSpec], table: dict[str, Label] | None = None) -> None:
-        self.table = table if table is not None else label_table()
+        self._table = table  # the active model's, read when first needed (it costs a query)
         self._specs = {spec.key: spec for spec in specs}
         self._tables: dict[str, dict[str, Label]] = {}  # model key -> its label table
+
+    @property
+    def table(self) -> dict[str, Label]:
+        if self._table is None:
+            self._table = label_table()
+        return self._table
 
     @classmethod
     def load(cls, *, sources: Iterable[str] | None = None) -> RuleBook:
@@ -78,7 +84,7 @@ class RuleBook:
             specs.pop(spec.key, None)
         else:
             specs[spec.key] = spec
-        return RuleBook(specs.values(), self.table)
+        return RuleBook(specs.values(), self._table)
 
     @property
     def specs(self) -> list[RuleSpec]:
@@ -91,8 +97,9 @@ class RuleBook:
         With no rule saved, the label table's defaults for the model that made
         the score (`model_key`; None: the active model's).
         """
-        table = self.table
-        if model_key is not None:
+        if model_key is None:
+            table = self.table
+        else:
             if model_key not in self._tables:
                 self._tables[model_key] = label_table(model_key)
             table = self._tables[model_key]

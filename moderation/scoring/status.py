@@ -69,6 +69,10 @@ def _scorer_class(backend: str) -> type | None:
         from .fallback import FallbackScorer
 
         return FallbackScorer
+    if backend == "embedded":
+        from .embedded import EmbeddedScorer
+
+        return EmbeddedScorer
     if backend == "detoxify":
         from .detoxify import DetoxifyScorer
 

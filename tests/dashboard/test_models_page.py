@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from moderation.scoring.registry import reset_active_scorer
 from tests.helpers import CHROMIUM, PASSWORD, ModeratorFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("models_dir_isolated")
@@ -21,11 +22,18 @@ SCREENSHOTS = Path(
 
 @pytest.mark.django_db
 def test_models_page_with_the_fallback_warns_and_says_how_to_install(moderator_client,
-                                                                      settings):
+                                                                      settings,
+                                                                      embedded_model_copy):
     settings.SCORER = "auto"
     settings.DETOXIFY_CHECKPOINT = ""
     queue = moderator_client.get("/queue/review/").content.decode()
     assert 'href="/models/">Model</a>' in queue  # the top bar links to it
+    page = moderator_client.get("/models/").content.decode()
+    assert "stand-in" not in page  # no detoxify weights: the embedded model scores
+    assert "tox-block" in page
+    # The profanity filter only when the embedded model cannot be used either.
+    (embedded_model_copy / "SHA256SUMS").unlink()
+    reset_active_scorer()
     page = moderator_client.get("/models/").content.decode()
     assert "Scores come from a stand-in, not a toxicity model." in page
     assert "no detoxify weights are present" in page
@@ -56,8 +64,12 @@ def test_models_page_is_for_moderators_only(client):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
-def test_models_page_in_the_browser(browser, live_server, official_server):
+def test_models_page_in_the_browser(browser, live_server, official_server,
+                                    embedded_model_copy):
     ModeratorFactory(username="mod")
+    # No detoxify weights and no usable embedded model: the last-resort warning.
+    (embedded_model_copy / "SHA256SUMS").unlink()
+    reset_active_scorer()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for suffix, viewport in {"": (1280, 900), "-phone": (390, 844)}.items():
         page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]},

@@ -13,7 +13,9 @@ from django.core.management import call_command
 
 from moderation.scoring import official
 from moderation.scoring.detoxify import DetoxifyOptions, DetoxifyScorer
+from moderation.scoring.embedded import LABELS
 from moderation.scoring.precision import cpu_flags, precision_choice
+from moderation.scoring.registry import reset_active_scorer
 from moderation.scoring.status import model_status, model_status_line
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("models_dir_isolated")]
@@ -59,9 +61,16 @@ def test_defaults_are_auto_precision_and_the_fastest_worker_shape(tiny_model):
     assert converted == (expected == "bf16-mixed")
 
 
-def test_status_of_the_fallback_says_why_and_how_to_install(settings):
+def test_status_of_the_fallback_says_why_and_how_to_install(settings, embedded_model_copy):
     settings.SCORER = "auto"
     settings.DETOXIFY_CHECKPOINT = ""
+    status = model_status()  # no detoxify weights: the embedded model, not the fallback
+    assert status.backend == "embedded" and not status.is_fallback
+    assert status.labels == LABELS and status.languages == ("en",)
+    assert "no detoxify weights are present" in status.reason
+    assert "install_model" not in status.reason
+    (embedded_model_copy / "SHA256SUMS").unlink()  # the fallback only as the last resort
+    reset_active_scorer()
     status = model_status()
     assert status.is_fallback and status.labels == ("toxicity",) and status.languages == ("en",)
     assert "no detoxify weights are present" in status.reason
