@@ -271,6 +271,7 @@ def report_reasons(reasons: dict | None) -> list[tuple[str, int]]:
              if isinstance(count, int)]
     return sorted(pairs, key=lambda pair: -pair[1])
 
+
 # --- languages and "why this score" (issue 12 parts 4 and 5) ----------------------
 
 
@@ -397,6 +398,8 @@ def moderator_density(context: Any) -> str:
     request = context.get("request")
     return session_preferences(request).density if request is not None else "cards"
 
+
+@register.filter
 def query_string(params: dict | None) -> str:
     """A dict of URL parameters (QueueFilters.as_query) as an encoded query string."""
     from urllib.parse import urlencode
