@@ -16,8 +16,12 @@ pytestmark = pytest.mark.django_db
 # +2: the active model's row (which languages it reads) and the banner's count of
 # comments in review in a language it does not read.
 # +2: the authors' prior counts and standing on the cards (queue.attach_author_facts).
-QUEUE_MAX_QUERIES = 16
-THREAD_MAX_QUERIES = 14
+# Measured on the merged main (each one query per page, none per row; the branches each
+# bumped their own copy of these numbers): the watched-word lists (policy), the Reported
+# tab's count (events: reader reports) on both pages, the thread's count of comments in
+# review for its keys (shift), less one the embedded merge saved on the queue.
+QUEUE_MAX_QUERIES = 18
+THREAD_MAX_QUERIES = 15
 
 
 def count_queries(client, url: str) -> int:
@@ -39,9 +43,13 @@ def test_queue_queries_do_not_grow_with_page_size(moderator_client, tmp_path):
     small = count_queries(moderator_client, url + "?size=10")
     large = count_queries(moderator_client, url + "?size=50")
     assert small == large <= QUEUE_MAX_QUERIES
-    # The filtered and re-sorted forms too.
-    for query in ("?size=50&sort=uncertain", "?size=50&sort=newest&label=toxicity"):
-        assert count_queries(moderator_client, url + query) <= QUEUE_MAX_QUERIES
+    # The filtered and re-sorted forms too; "most uncertain" walks the index twice, up and
+    # down from the threshold (queue.sort_spec): one query more, whatever the page size.
+    assert count_queries(moderator_client, url + "?size=50&sort=newest&label=toxicity") \
+        <= QUEUE_MAX_QUERIES
+    uncertain = [count_queries(moderator_client, url + f"?size={size}&sort=uncertain")
+                 for size in (10, 50)]
+    assert uncertain[0] == uncertain[1] <= QUEUE_MAX_QUERIES + 1
 
 
 def test_thread_queries_do_not_grow_with_thread_size(moderator_client, tmp_path):

@@ -168,13 +168,15 @@ def test_new_items_count_a_colleagues_undo_and_keep_sort_and_filters(moderator_c
 
 def test_label_filter_offers_the_active_models_labels_and_explains_the_others(
         moderator_client, long_queue):
-    # The tests' active scorer is the fallback, which produces only "toxicity".
+    # The tests' active scorer is the embedded tox-block model (SCORER=auto without
+    # detoxify weights): its six labels, not "sexual_explicit" (detoxify's unbiased only).
     html = moderator_client.get("/queue/review/").content.decode()
     label_select = html.split('<select name="label">')[1].split("</select>")[0]
-    assert re.findall(r'value="(\w*)"', label_select) == ["", "toxicity"]
-    html = moderator_client.get("/queue/review/", {"label": "threat"}).content.decode()
+    assert re.findall(r'value="(\w*)"', label_select) == [
+        "", "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"]
+    html = moderator_client.get("/queue/review/", {"label": "sexual_explicit"}).content.decode()
     assert "The queue is clear" not in html
-    assert "does not produce “Threat”" in html
+    assert "does not produce “Sexually explicit”" in html
     bogus = moderator_client.get("/queue/review/", {"label": "bogus"})
     assert bogus.status_code == 400
     text = bogus.content.decode()

@@ -285,7 +285,7 @@
         if (card && inThread) toggleBranch(card);
         break;
       case "w":
-        card = currentCard();
+        card = actionableCard();
         var why = card && card.querySelector("[data-why]");
         if (why) why.click();
         break;
