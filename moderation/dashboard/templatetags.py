@@ -397,6 +397,8 @@ def moderator_density(context: Any) -> str:
     request = context.get("request")
     return session_preferences(request).density if request is not None else "cards"
 
+
+@register.filter
 def query_string(params: dict | None) -> str:
     """A dict of URL parameters (QueueFilters.as_query) as an encoded query string."""
     from urllib.parse import urlencode
