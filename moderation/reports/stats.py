@@ -78,7 +78,8 @@ def model_report(*, model_key: str, days: int, source: str,
         if data is None:
             continue
         calibration = calibration_fit(label, source, data)
-        rule = book.rule_for(source=source, thread_id=None, label=label)
+        # The thresholds of the report's model: each model family has its own defaults.
+        rule = book.rule_for(source=source, thread_id=None, label=label, model_key=model_key)
         p, r, selected = data.precision_recall(rule.review_threshold)
         suggested = data.threshold_for_precision(precision)
         sp, sr, _ = data.precision_recall(suggested) if suggested is not None else (None, None, 0)
