@@ -36,6 +36,7 @@ import socket
 import string
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -1171,3 +1172,12 @@ def official_model_files(directory: Path) -> tuple[dict[str, bytes], str]:
     sha256 = hashlib.sha256(data).hexdigest()
     files[f"/releases/v-test/tiny_original-{sha256[:8]}.ckpt"] = data
     return files, sha256
+
+
+# --- browser tests: where their screenshots go -------------------------------------
+# `SCREENSHOTS_DIR=docs/screenshots make test` refreshes the committed
+# screenshots; otherwise they go to a temporary folder, so a test run leaves
+# the checkout as it was.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
+)

@@ -8,9 +8,7 @@ to refresh the committed ones).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from moderation.models import BranchHideJob
 from tests.helpers import (
     CHROMIUM,
     PASSWORD,
+    SCREENSHOTS,
     XSS_BODY,
     ModeratorFactory,
     UserFactory,
@@ -32,12 +31,6 @@ from threads.models import Comment, Thread
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-# `SCREENSHOTS_DIR=docs/screenshots make test` refreshes the committed
-# screenshots; otherwise they go to a temporary folder, so a test run leaves
-# the checkout as it was.
-SCREENSHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
-)
 
 pytestmark = [
     pytest.mark.slow,

@@ -4,22 +4,17 @@ go to SCREENSHOTS_DIR (docs/screenshots/ to refresh the committed ones)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from moderation.scoring.policy import comment_policy_apply
-from tests.helpers import CHROMIUM, MODEL_KEY, PASSWORD, csp_violations
+from tests.helpers import CHROMIUM, MODEL_KEY, PASSWORD, SCREENSHOTS, csp_violations
 from threads.models import Author, Comment, Thread
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-SCREENSHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
-)
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
 

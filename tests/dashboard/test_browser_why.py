@@ -3,8 +3,6 @@ a comment in a language the model cannot read shows n/a scores and the banner.""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,15 +10,12 @@ import pytest
 from moderation.scoring.fallback import FallbackScorer
 from moderation.scoring.pipeline import comments_score_in_process
 from moderation.scoring.registry import reset_active_scorer
-from tests.helpers import CHROMIUM, PASSWORD, TURKISH_REVIEW, ModeratorFactory
+from tests.helpers import CHROMIUM, PASSWORD, SCREENSHOTS, TURKISH_REVIEW, ModeratorFactory
 from threads.models import Comment
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-SCREENSHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
-)
 
 pytestmark = [
     pytest.mark.slow,

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from moderation.scoring.registry import reset_active_scorer
-from tests.helpers import CHROMIUM, PASSWORD, ModeratorFactory, UserFactory
+from tests.helpers import CHROMIUM, PASSWORD, SCREENSHOTS, ModeratorFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("models_dir_isolated")
 
-SCREENSHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
-)
 
 
 @pytest.mark.django_db

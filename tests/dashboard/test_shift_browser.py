@@ -8,9 +8,7 @@ each page touched (SCREENSHOTS_DIR=docs/screenshots refreshes the committed ones
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from moderation.models import Decision
 from tests.helpers import (
     CHROMIUM,
     PASSWORD,
+    SCREENSHOTS,
     ModeratorFactory,
     UserFactory,
     import_threads,
@@ -31,9 +30,6 @@ from threads.models import Comment
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-SCREENSHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
-)
 
 pytestmark = [
     pytest.mark.slow,

@@ -4,8 +4,6 @@ SCREENSHOTS_DIR (docs/screenshots/ to refresh the committed ones)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from moderation.policy.services import word_list_save
 from tests.helpers import (
     CHROMIUM,
     PASSWORD,
+    SCREENSHOTS,
     CommentFactory,
     ModeratorFactory,
     PolicyManagerFactory,
@@ -27,9 +26,6 @@ from threads.models import Comment
 
 pytest.importorskip("playwright.sync_api")
 
-SCREENSHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
-)
 
 pytestmark = [
     pytest.mark.slow,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from moderation.reader_reports.services import comment_report_add
 from tests.helpers import (
     CHROMIUM,
     PASSWORD,
+    SCREENSHOTS,
     XSS_BODY,
     CommentFactory,
     ModeratorFactory,
@@ -26,9 +25,6 @@ from tests.helpers import (
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-SCREENSHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "threadkeeper-screenshots"
-)
 
 pytestmark = [
     pytest.mark.slow,
