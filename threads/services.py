@@ -15,8 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, models, transaction
-from django.db.models import Field
 
+from .bulk import rows_insert
 from .importers import ImportFailure, InvalidRecord, ThreadRecord, read_path
 from .importers.base import CommentRecord, content_hash, salted_hash
 from .models import Author, Comment, Thread
@@ -264,7 +264,7 @@ def thread_import_from_record(
 
     if new:
         # Placement order is depth-first: parents are inserted before replies.
-        _comments_insert(NEW_COMMENT_FIELDS, new)
+        rows_insert(Comment, NEW_COMMENT_FIELDS, new)
         changed_ids.extend(row[0] for row in new)
         report.comments_new += len(new)
 
@@ -287,92 +287,6 @@ def thread_import_from_record(
             authors.clear()
         authors.update(thread_authors)
     return thread
-
-
-def _comments_insert(attnames: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
-    """INSERT new comments: `rows` hold the values of `attnames` (primary key
-    included); every other concrete field of Comment gets its default. One
-    statement per thread: COPY on PostgreSQL, executemany elsewhere.
-
-    bulk_create compiles SQL for every value of every row and an instance
-    per row costs as much again (docs/benchmarks.md). Here the columns still
-    come from `Comment._meta.concrete_fields`, so a new field cannot be left
-    out, but each field is looked at once per statement, not once per row:
-    a field the import does not set gets one value for all rows (pre_save
-    and get_db_prep_save on a default instance: its default, or the time
-    for auto_now), unless its default is callable (called per row); a
-    field with only a db_default is left out of the column list, so the
-    database fills it in; a given value goes through get_db_prep_save
-    unless its field stores the Python value as it is (_keeps_value).
-    """
-    connection = connections[Comment.objects.db]
-    fields = [f for f in Comment._meta.concrete_fields if not f.generated]
-    by_attname = {f.attname: f for f in fields}
-    given = [by_attname[name] for name in attnames]
-    prepared = [(i, f.get_db_prep_save) for i, f in enumerate(given) if not _keeps_value(f)]
-    defaults = Comment()
-    per_row: list[Field] = []  # callable defaults: a value for each row
-    tail_fields: list[Field] = []
-    tail_values: list[object] = []
-    for f in fields:
-        if f.attname in attnames or (f.has_db_default() and not f.has_default()):
-            continue
-        if f.has_default() and callable(f.default):
-            per_row.append(f)
-        else:
-            tail_fields.append(f)
-            tail_values.append(f.get_db_prep_save(f.pre_save(defaults, True), connection))
-    tail = tuple(tail_values)
-
-    def db_row(row: tuple[object, ...]) -> tuple[object, ...]:
-        if prepared:
-            values = list(row)
-            for i, prep in prepared:
-                values[i] = prep(values[i], connection)
-            row = tuple(values)
-        if per_row:
-            row += tuple(f.get_db_prep_save(f.get_default(), connection) for f in per_row)
-        return row + tail
-
-    qn = connection.ops.quote_name
-    table = qn(Comment._meta.db_table)
-    columns = [*given, *per_row, *tail_fields]
-    column_list = ", ".join(qn(f.column) for f in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The raw psycopg cursor (Django's wrapper has no copy()), on the
-            # same connection: the rows are in the import's transaction.
-            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(db_row(row))
-        else:
-            placeholders = ", ".join(["%s"] * len(columns))
-            cursor.executemany(
-                f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})",
-                [db_row(row) for row in rows],
-            )
-
-
-# Fields whose get_db_prep_save returns a str, int or None unchanged on
-# SQLite and PostgreSQL. Exact classes: a subclass may convert its values.
-_PLAIN_FIELDS = frozenset(
-    {
-        models.CharField,
-        models.TextField,
-        models.IntegerField,
-        models.PositiveIntegerField,
-        models.BigIntegerField,
-        models.AutoField,
-        models.BigAutoField,
-    }
-)
-
-
-def _keeps_value(field: Field) -> bool:
-    """True when `field` stores the import's Python value as it is."""
-    if type(field) is models.ForeignKey:
-        field = field.target_field
-    return type(field) in _PLAIN_FIELDS
 
 
 def _reserve_comment_ids(count: int) -> list[int]:

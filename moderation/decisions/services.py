@@ -279,9 +279,15 @@ def comments_arrived_hidden_record(*, comment_ids: Iterable[int]) -> int:
     written = 0
     for start in range(0, len(ids), ARRIVED_HIDDEN_BATCH):
         chunk = ids[start:start + ARRIVED_HIDDEN_BATCH]
-        rows = (Comment.objects.filter(pk__in=chunk, state=State.HIDDEN)
-                .exclude(decisions__isnull=False)
-                .only("pk", "version", "content_hash", "source_state"))
+        # Most imported comments are not hidden: find those that are first,
+        # then which of them already have a decision.
+        hidden = list(Comment.objects.filter(pk__in=chunk, state=State.HIDDEN)
+                      .only("pk", "version", "content_hash", "source_state"))
+        if not hidden:
+            continue
+        decided = set(Decision.objects.filter(comment_id__in=[row.pk for row in hidden])
+                      .values_list("comment_id", flat=True))
+        rows = [row for row in hidden if row.pk not in decided]
         decisions = [
             Decision(
                 comment=row, actor=None, action=Action.ARRIVED_HIDDEN,
