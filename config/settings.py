@@ -324,15 +324,18 @@ SCORING_DEVICE = os.environ.get("SCORING_DEVICE", "cpu")
 SCORING_BATCH_SIZE = env_int("SCORING_BATCH_SIZE", 32, minimum=1)
 # auto: the fastest mode within 0.01 of fp32 on this CPU (moderation/scoring/precision.py).
 SCORING_PRECISION = os.environ.get("SCORING_PRECISION", "auto")
-# The default worker shape, the fastest measured end to end (docs/benchmarks.md,
-# "Worker shape"): one worker child whose torch uses every core, 256 ids a task
-# (one model copy; one length sort over each 256 texts; no child idles at the
-# end of a burst). `celery -A config worker -c N` overrides the children; keep
-# children x SCORING_TORCH_THREADS at most the cores (docs/scoring.md "Celery").
-CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 1, minimum=1)
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+# The worker shape, the fastest measured end to end for each model
+# (docs/scoring.md "Celery"). Unset, the worker picks its children when it
+# starts, from the model it will score with (moderation/scoring/receivers.py):
+# detoxify, one child whose torch uses every core; the embedded model, one
+# child per core (its torch runs one thread whatever it is given).
+# `celery -A config worker -c N` and this setting override the pick; keep
+# children x SCORING_TORCH_THREADS at most the cores.
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0, minimum=1) or None
+CPU_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 SCORING_TORCH_THREADS = env_int(
-    "SCORING_TORCH_THREADS", max(1, (_CORES or 1) // CELERY_WORKER_CONCURRENCY), minimum=1)
+    "SCORING_TORCH_THREADS", max(1, (CPU_CORES or 1) // (CELERY_WORKER_CONCURRENCY or 1)),
+    minimum=1)
 # Comment ids per task message. The scorer sorts by length within a task, so a
 # larger task pads less, but a burst smaller than children x this leaves
 # children idle: 256 suits one child with all cores' threads (docs/scoring.md).

@@ -460,15 +460,18 @@ def child_pids(pid: int) -> list[int]:
 class CeleryWorker:
     """A real `celery -A config worker` (prefork, one child) on its own queue; its log in a file."""
 
-    def __init__(self, queue: str, env: dict[str, str], log: Path) -> None:
-        self.queue, self.env, self.log = queue, env, log
+    def __init__(self, queue: str, env: dict[str, str], log: Path,
+                 children: int | None = 1) -> None:
+        """`children=None`: no `-c`, so the worker picks its children itself."""
+        self.queue, self.env, self.log, self.children = queue, env, log, children
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         handle = self.log.open("ab")
+        children = [] if self.children is None else ["-c", str(self.children)]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-             "-c", "1", "-Q", self.queue, "--without-heartbeat", "--without-gossip",
+             *children, "-Q", self.queue, "--without-heartbeat", "--without-gossip",
              "--without-mingle", "-l", "debug", "-n", f"{self.queue}@%h"],
             cwd=django_settings.BASE_DIR, env=self.env, stdout=handle,
             stderr=subprocess.STDOUT, start_new_session=True,
