@@ -116,14 +116,14 @@ def load(base: str, db: str, total: int, big_thread: int, seed: int) -> dict[str
                                 f"user{i}", ""))
         with cur.copy(
             "COPY threads_thread (id, source, external_id, title, url, author_name, "
-            "published_at, lead, imported_at, updated_at) FROM STDIN"
+            "published_at, lead, imported_at, updated_at, import_notes) FROM STDIN"
         ) as copy:
             for t, _size in enumerate(sizes, start=1):
                 published = now - timedelta(days=400) + timedelta(hours=t)
                 source = ("disqus", "wxr", "native")[t % 3]
                 copy.write_row((t, source, f"bench-{t}", f"Bench article {t}: " +
                                 " ".join(rng.choices(WORDS, k=6)),
-                                f"https://news.example/{t}", "", published, "", now, now))
+                                f"https://news.example/{t}", "", published, "", now, now, ""))
         comment_cols = (
             "id, thread_id, parent_id, external_id, author_id, author_name, body, body_html, "
             "created_at, content_hash, path, depth, state, source_state, version, toxicity, "
