@@ -47,9 +47,9 @@ SELECT '!', false, 'benchmod' || i, '', '', '', false, true, now()
 FROM generate_series(1, 8) i;
 
 INSERT INTO threads_thread (source, external_id, title, url, author_name, published_at, lead,
-                            imported_at, updated_at)
+                            imported_at, updated_at, import_notes)
 SELECT (ARRAY['disqus','wxr','native'])[1 + i % 3], 't' || i, 'Bench thread ' || i, '', '',
-       now() - (i % 60) * interval '1 day', '', now(), now()
+       now() - (i % 60) * interval '1 day', '', now(), now(), ''
 FROM generate_series(1, {THREADS}) i;
 
 CREATE TEMP TABLE bench_c AS

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -202,7 +203,15 @@ USE_TZ = True
 # --- The moderator's shift (issue 13) ---
 # The zone the dashboard shows dates in for a moderator who has not chosen one
 # (My settings); empty: TIME_ZONE. An IANA name such as "Europe/Berlin".
-DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "")
+DASHBOARD_TIME_ZONE = os.environ.get("DASHBOARD_TIME_ZONE", "").strip()
+if DASHBOARD_TIME_ZONE:
+    try:
+        zoneinfo.ZoneInfo(DASHBOARD_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # Refused at start-up: as a page-time error it was a 500 on every page.
+        raise ImproperlyConfigured(
+            f"DASHBOARD_TIME_ZONE={DASHBOARD_TIME_ZONE!r} is not a time zone name "
+            "(an IANA name such as 'Europe/Berlin')") from None
 
 STATIC_URL = "static/"
 # `collectstatic` copies (and compresses) every static file here; WhiteNoise

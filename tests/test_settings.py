@@ -80,3 +80,11 @@ def test_a_bad_security_value_is_refused_by_name(name, value, message):
     result = probe(SECRET_KEY="s3cret", **{name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_a_dashboard_time_zone_that_is_not_one_is_refused_at_start_up():
+    # Read only when a page was drawn, a misspelt zone was a 500 on every page.
+    result = probe(SECRET_KEY="s", DASHBOARD_TIME_ZONE="Europe/Berlln")
+    assert result.returncode != 0
+    assert "DASHBOARD_TIME_ZONE='Europe/Berlln' is not a time zone name" in result.stderr
+    assert probe(SECRET_KEY="s", DASHBOARD_TIME_ZONE="Europe/Berlin").returncode == 0
