@@ -170,9 +170,22 @@ def comment_undo(*, decision: Decision, actor: AbstractBaseUser) -> Decision:
         )
     with transaction.atomic():
         locked = _lock(decision.comment_id)
-        _check_version(locked, decision.comment_version + 1)
-        return _record(locked, action=Action.UNDO, to_state=decision.from_state, actor=actor,
-                       reason=decision.reason, note=f"undo of decision #{decision.pk}", ml=None)
+        undo = _undo_record(locked, decision, actor=actor)
+        if undo is None:  # acted on since: say by whom
+            _check_version(locked, decision.comment_version + 1)
+        return undo
+
+
+def _undo_record(comment: Comment, decision: Decision, *, actor: AbstractBaseUser | None,
+                 job: BranchHideJob | None = None) -> Decision | None:
+    """The one undo rule: a new decision taking the (locked) comment back to the state
+    `decision` found, with its reason; only while nothing has happened to the comment
+    since (its version is still the one `decision` left), else None."""
+    if comment.version != decision.comment_version + 1:
+        return None
+    return _record(comment, action=Action.UNDO, to_state=decision.from_state, actor=actor,
+                   reason=decision.reason, note=f"undo of decision #{decision.pk}", ml=None,
+                   job=job)
 
 
 def comment_review_mark(*, comment: Comment | int, needs_review: bool,
@@ -547,14 +560,9 @@ def _undo_chunk(job: BranchHideJob) -> tuple[int, int, str]:
         for comment in Comment.objects.filter(pk__in=[d.comment_id for d in hides])
         .order_by("path").select_for_update()
     }
-    changed = 0
-    for hide in hides:
-        comment = locked[hide.comment_id]
-        if comment.version != hide.comment_version + 1:
-            continue  # acted on since the hide: that later decision stands
-        _record(comment, action=Action.UNDO, to_state=hide.from_state, actor=job.actor,
-                reason=hide.reason, note=f"undo of decision #{hide.pk}", ml=None, job=job)
-        changed += 1
+    # A comment acted on since the hide is left alone: that later decision stands.
+    changed = sum(_undo_record(locked[hide.comment_id], hide, actor=job.actor, job=job)
+                  is not None for hide in hides)
     return len(hides), changed, hides[-1].comment.path if hides else ""
 
 
@@ -585,15 +593,9 @@ def _batch_undo_chunk(job: BranchHideJob) -> tuple[int, int, str]:
         for comment in Comment.objects.filter(pk__in=[d.comment_id for d in decisions])
         .order_by("pk").select_for_update()
     }
-    changed = 0
-    for decision in decisions:
-        comment = locked[decision.comment_id]
-        if comment.version != decision.comment_version + 1:
-            continue  # acted on since the batch: that later decision stands
-        _record(comment, action=Action.UNDO, to_state=decision.from_state, actor=job.actor,
-                reason=decision.reason, note=f"undo of decision #{decision.pk}", ml=None,
-                job=job)
-        changed += 1
+    # A comment acted on since the batch is left alone: that later decision stands.
+    changed = sum(_undo_record(locked[decision.comment_id], decision, actor=job.actor, job=job)
+                  is not None for decision in decisions)
     if decisions:
         job.last_id = decisions[-1].pk
     return len(decisions), changed, ""
