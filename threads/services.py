@@ -522,42 +522,16 @@ def _authors_for(
     keys: dict[str, tuple[str, ...]] = {}  # comment external id -> author key
     names: dict[tuple[str, ...], str] = {}  # author key -> display name
     for comment in record.comments:
-        key = _author_key(record.source, comment)
-        if key is not None:
-            keys[comment.external_id] = key
-            names.setdefault(key, comment.author)
-    ids = _author_rows(names, known)
-    return {ext: ids[key] for ext, key in keys.items()}, ids
-
-
-def authors_remember(*, comments: Iterable[tuple[str, CommentRecord]], known: AuthorCache) -> None:
-    """Find or create the authors of these (source, comment) pairs at once, into `known`.
-
-    For a caller that imports many threads in one transaction while other
-    transactions do the same (the API's batches): new authors are then
-    created in one statement, in identity order, before any thread is
-    locked, so two such transactions wait for each other, never deadlock.
-    """
-    names: dict[tuple[str, ...], str] = {}
-    for source, comment in comments:
-        key = _author_key(source, comment)
-        if key is not None:
-            names.setdefault(key, comment.author)
-    known.update(_author_rows(names, known))
-
-
-def _author_key(source: str, comment: CommentRecord) -> tuple[str, ...] | None:
-    if comment.author_email:
-        return ("email", comment.author_email.strip().lower())
-    if comment.author_external_id:
-        return ("id", source, comment.author_external_id)
-    if comment.author:
-        return ("name", source, comment.author)
-    return None
-
-
-def _author_rows(names: dict[tuple[str, ...], str], known: AuthorCache) -> AuthorCache:
-    """Row ids of these authors (key -> display name), `known` asked first, missing ones created."""
+        if comment.author_email:
+            key: tuple[str, ...] = ("email", comment.author_email.strip().lower())
+        elif comment.author_external_id:
+            key = ("id", record.source, comment.author_external_id)
+        elif comment.author:
+            key = ("name", record.source, comment.author)
+        else:
+            continue
+        keys[comment.external_id] = key
+        names.setdefault(key, comment.author)
     ids = {key: known[key] for key in names if key in known}
     salt = settings.AUTHOR_HASH_SALT
     unknown = {salted_hash(salt, *key): key for key in names if key not in ids}
@@ -588,7 +562,7 @@ def _author_rows(names: dict[tuple[str, ...], str], known: AuthorCache) -> Autho
             batch_size=BULK_BATCH,
         )
         ids.update((unknown[author.identity], author.id) for author in missing)
-    return ids
+    return {ext: ids[key] for ext, key in keys.items()}, ids
 
 
 def _author_ids(identities: list[str]) -> dict[str, int]:

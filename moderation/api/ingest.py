@@ -3,8 +3,7 @@
 Each item is read by the native format's readers (`thread_record`,
 `comment_record`: the same field rules as a native JSONL line), checked at the
 importers' one boundary (`validated`), grouped by thread and stored with
-`thread_import_from_record`, one transaction per request and a savepoint per
-thread (see `comments_ingest` for the lock order): idempotent on (source,
+`thread_import_from_record`, one savepoint per thread: idempotent on (source,
 thread, external id), parents found in the batch or among stored comments,
 scoring enqueued at commit by the `comments_changed` signal, exactly as for an
 import. An item that fails is reported in its own result; the others land.
@@ -30,12 +29,7 @@ from threads.importers.base import CommentRecord, scalar_text
 from threads.importers.native import comment_record, thread_record
 from threads.importers.validate import validated
 from threads.models import Comment, Thread
-from threads.services import (
-    AuthorCache,
-    ImportReport,
-    authors_remember,
-    thread_import_from_record,
-)
+from threads.services import AuthorCache, ImportReport, thread_import_from_record
 
 from .errors import ApiError
 from .selectors import sources_premoderated
@@ -110,21 +104,12 @@ def comments_ingest(*, items: list[Any], batch: bool) -> list[ItemResult]:
             continue
         group = groups.setdefault(key, _Group(record=record))
         group.items.append(_Item(index, location, comment))
-    premoderated = sources_premoderated(sources={source for source, _ in groups})
-    checked = [(group, by_ext) for _, group in sorted(groups.items())
-               if (by_ext := _checked_items(group, results))]
     authors: AuthorCache = {}
-    # One transaction per request, a savepoint per thread. Every request takes
-    # its locks in one order: its new authors first (one statement, identity
-    # order), then its threads by (source, external id); so two requests that
-    # share threads or commenters wait for each other and never deadlock. One
-    # commit per request: scoring is published and webhooks woken once.
-    with transaction.atomic():
-        authors_remember(comments=[(group.record.source, item.comment)
-                                   for group, by_ext in checked for item in by_ext.values()],
-                         known=authors)
-        for group, by_ext in checked:
-            _ingest_group(group, by_ext, results, authors, premoderated[group.record.source])
+    premoderated = sources_premoderated(sources={source for source, _ in groups})
+    # A transaction per thread (below): a request holds one thread's locks at a
+    # time, so two requests whose batches share threads cannot deadlock.
+    for group in groups.values():
+        _ingest_group(group, results, authors, premoderated[group.record.source])
     return results
 
 
@@ -164,9 +149,8 @@ def _error(where: str, reason: str, location: str) -> dict[str, Any]:
     return error
 
 
-def _checked_items(group: _Group, results: list[ItemResult]) -> dict[str, _Item]:
-    """The group's items that pass the importers' checks, by external id; the others'
-    results say why."""
+def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache,
+                  premoderated: bool) -> None:
     record = group.record
     by_ext: dict[str, _Item] = {}
     for item in group.items:
@@ -190,20 +174,18 @@ def _checked_items(group: _Group, results: list[ItemResult]) -> dict[str, _Item]
             for item in by_ext.values():
                 results[item.index].error = _error(invalid.location, invalid.reason,
                                                    item.location)
-            return {}
+            return
         item = by_location.get(invalid.location)
         if item is not None:
             results[item.index].error = _error(item.location, invalid.reason, item.location)
             del by_ext[item.comment.external_id]
-    return by_ext
+    if not by_ext:
+        return
 
-
-def _ingest_group(group: _Group, by_ext: dict[str, _Item], results: list[ItemResult],
-                  authors: AuthorCache, premoderated: bool) -> None:
-    record = group.record
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
-            # The thread's savepoint: a failure here loses this thread's items only.
+            # The thread's transaction (a savepoint if the caller has one open): a
+            # failure here loses this thread's items only.
             with transaction.atomic():
                 stored = _store_group(record, by_ext, results, authors)
             break
@@ -212,10 +194,9 @@ def _ingest_group(group: _Group, by_ext: dict[str, _Item], results: list[ItemRes
                 results[item.index].error = _error(exc.location, exc.reason, item.location)
             return
         except (IntegrityError, OperationalError) as exc:
-            # Another request created the same new thread or comment first (or,
-            # should the lock order above ever be broken, PostgreSQL chose this
-            # transaction as a deadlock's victim): once the other has committed,
-            # this thread's items are found as stored ones.
+            # Another request created the same new thread or comment first, or
+            # PostgreSQL chose this transaction as a deadlock's victim: once the
+            # other has committed, this thread's items are found as stored ones.
             retry = isinstance(exc, IntegrityError) or _is_deadlock(exc)
             if not retry or attempt == CONFLICT_ATTEMPTS:
                 raise
