@@ -40,7 +40,7 @@ def test_auto_picks_the_fastest_mode_within_001_of_fp32(flags, model_type, devic
     assert precision_choice("int8", flags=flags) == ("int8", "SCORING_PRECISION=int8")
 
 
-def test_defaults_are_auto_precision_and_the_fastest_worker_shape(tiny_model):
+def test_defaults_are_auto_precision_and_a_per_model_worker_shape(tiny_model):
     probe = subprocess.run(
         [sys.executable, "-c", "import os, django; django.setup(); from django.conf import "
          "settings as s; from config.celery import app; print(s.SCORING_PRECISION, "
@@ -50,8 +50,10 @@ def test_defaults_are_auto_precision_and_the_fastest_worker_shape(tiny_model):
              "SECRET_KEY": "x", "DEBUG": "0"},
         cwd=django_settings.BASE_DIR, capture_output=True, text=True, timeout=60)
     precision, children, threads, task_batch, cores = probe.stdout.split()
-    # One child, torch on every core, 256 ids a task (docs/benchmarks.md "Worker shape").
-    assert (precision, children, threads, task_batch) == ("auto", "1", cores, "256"), probe.stderr
+    # No children set: a starting worker picks them per model (test_worker_shape.py);
+    # torch on every core, 256 ids a task (docs/scoring.md "Celery").
+    assert (precision, children, threads, task_batch) == ("auto", "None", cores, "256"), (
+        probe.stderr)
     checkpoint, hf_dir = tiny_model
     scorer = DetoxifyScorer(DetoxifyOptions(checkpoint=str(checkpoint), hf_config=str(hf_dir),
                                             precision="auto"))
