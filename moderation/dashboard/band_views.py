@@ -23,13 +23,19 @@ from moderation.scoring.labels import label_get
 
 from . import queue
 from .forms import BandActionForm, BandForm
-from .views import LAST_BATCH, LAST_JOBS, _bad_request, _invalid, _respond
+from .views import LAST_BATCH, LAST_JOBS, _invalid, _respond, _unknown_tab
 
 # Cards refreshed in place after a batch done within the request.
 BATCH_CARDS_SHOWN = 100
 
 
-def _band_context(tab: str, form: BandForm) -> dict:
+def _band_request(request: HttpRequest, tab: str) -> dict | HttpResponse:
+    """The band's context from the query string, or the 400 saying what is wrong with it."""
+    if (refused := _unknown_tab(tab)) is not None:
+        return refused
+    form = BandForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
     data = form.cleaned_data
     filters = form.filters()
     return {
@@ -44,12 +50,9 @@ def _band_context(tab: str, form: BandForm) -> dict:
 @require_GET
 def band_panel(request: HttpRequest, tab: str) -> HttpResponse:
     """The histogram, the range inputs and the band's summary (loaded when the panel opens)."""
-    if tab not in queue.TABS:
-        return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
-    form = BandForm(request.GET)
-    if not form.is_valid():
-        return _invalid(form)
-    context = _band_context(tab, form)
+    context = _band_request(request, tab)
+    if isinstance(context, HttpResponse):
+        return context
     context["histogram"] = queue.score_histogram(tab=tab, filters=context["filters"])
     return render(request, "dashboard/_band_panel.html", context)
 
@@ -58,12 +61,10 @@ def band_panel(request: HttpRequest, tab: str) -> HttpResponse:
 @require_GET
 def band_summary(request: HttpRequest, tab: str) -> HttpResponse:
     """"N of M selected", the sample and the action buttons, for a new range."""
-    if tab not in queue.TABS:
-        return _bad_request(f"unknown tab {tab!r}")
-    form = BandForm(request.GET)
-    if not form.is_valid():
-        return _invalid(form)
-    return render(request, "dashboard/_band_summary.html", _band_context(tab, form))
+    context = _band_request(request, tab)
+    if isinstance(context, HttpResponse):
+        return context
+    return render(request, "dashboard/_band_summary.html", context)
 
 
 @moderator_required

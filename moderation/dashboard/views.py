@@ -100,8 +100,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @moderator_required
 @require_GET
 def queue_view(request: HttpRequest, tab: str) -> HttpResponse:
-    if tab not in queue.TABS:
-        return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
+    if (refused := _unknown_tab(tab)) is not None:
+        return refused
     form = QueueFilterForm(request.GET, default_sort=queue.DEFAULT_SORTS.get(tab, "score"))
     produced = active_labels()
     if not form.is_valid():
@@ -184,6 +184,13 @@ def _language_choices(current: str) -> list[tuple[str, str]]:
     ]
 
 
+def _unknown_tab(tab: str) -> HttpResponse | None:
+    """A 400 naming the tabs when `tab` is none of them (every view taking a tab asks this)."""
+    if tab in queue.TABS:
+        return None
+    return _bad_request(f"unknown tab {tab!r}; use one of: {', '.join(queue.TABS)}")
+
+
 def _more_url(request: HttpRequest, cursor: str | None) -> str | None:
     if cursor is None:
         return None
@@ -196,8 +203,8 @@ def _more_url(request: HttpRequest, cursor: str | None) -> str | None:
 @require_GET
 def queue_new(request: HttpRequest, tab: str) -> HttpResponse:
     """Polled by the "N new items" badge."""
-    if tab not in queue.TABS:
-        return _bad_request(f"unknown tab {tab!r}")
+    if (refused := _unknown_tab(tab)) is not None:
+        return refused
     form = NewItemsForm(request.GET)
     if not form.is_valid():
         return _invalid(form)
