@@ -9,14 +9,13 @@ to refresh the committed ones).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from moderation.decisions.services import branch_job_run, comment_action_apply
 from moderation.models import BranchHideJob
 from tests.helpers import (
-    CHROMIUM,
+    BROWSER_TEST,
     PASSWORD,
     SCREENSHOTS,
     XSS_BODY,
@@ -32,11 +31,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 State = Comment.State
 

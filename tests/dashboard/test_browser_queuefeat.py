@@ -4,12 +4,10 @@ go to SCREENSHOTS_DIR (docs/screenshots/ to refresh the committed ones)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from moderation.scoring.policy import comment_policy_apply
-from tests.helpers import CHROMIUM, MODEL_KEY, PASSWORD, SCREENSHOTS, csp_violations
+from tests.helpers import BROWSER_TEST, MODEL_KEY, PASSWORD, SCREENSHOTS, csp_violations
 from threads.models import Author, Comment, Thread
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -18,11 +16,7 @@ expect = playwright_sync.expect
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 def signed_in(browser, live_server, path: str, **options):

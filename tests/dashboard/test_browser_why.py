@@ -3,25 +3,25 @@ a comment in a language the model cannot read shows n/a scores and the banner.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from moderation.scoring.fallback import FallbackScorer
 from moderation.scoring.pipeline import comments_score_in_process
 from moderation.scoring.registry import reset_active_scorer
-from tests.helpers import CHROMIUM, PASSWORD, SCREENSHOTS, TURKISH_REVIEW, ModeratorFactory
+from tests.helpers import (
+    BROWSER_TEST,
+    PASSWORD,
+    SCREENSHOTS,
+    TURKISH_REVIEW,
+    ModeratorFactory,
+)
 from threads.models import Comment
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 INSULT = "Honestly, you are an idiot <script>alert(1)</script> and nobody should listen to you."
 

@@ -9,14 +9,13 @@ each page touched (SCREENSHOTS_DIR=docs/screenshots refreshes the committed ones
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from moderation.decisions.services import comment_action_apply
 from moderation.models import Decision
 from tests.helpers import (
-    CHROMIUM,
+    BROWSER_TEST,
     PASSWORD,
     SCREENSHOTS,
     ModeratorFactory,
@@ -31,11 +30,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 State = Comment.State
 DESKTOP = {"width": 1280, "height": 900}

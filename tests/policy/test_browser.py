@@ -4,14 +4,12 @@ SCREENSHOTS_DIR (docs/screenshots/ to refresh the committed ones)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from moderation.models import PolicyChange, PolicyRule
 from moderation.policy.services import word_list_save
 from tests.helpers import (
-    CHROMIUM,
+    BROWSER_TEST,
     PASSWORD,
     SCREENSHOTS,
     CommentFactory,
@@ -27,11 +25,7 @@ from threads.models import Comment
 pytest.importorskip("playwright.sync_api")
 
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture

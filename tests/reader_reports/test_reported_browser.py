@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from moderation.decisions.services import comment_action_apply
@@ -11,7 +9,7 @@ from moderation.events.webhooks import webhook_delivery_attempt, webhooks_fanout
 from moderation.models import WebhookSubscription
 from moderation.reader_reports.services import comment_report_add
 from tests.helpers import (
-    CHROMIUM,
+    BROWSER_TEST,
     PASSWORD,
     SCREENSHOTS,
     XSS_BODY,
@@ -26,11 +24,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 def log_in(page, live_server, username: str, next_url: str = "/") -> None:
