@@ -162,6 +162,12 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation: PostgreSQL compiles any query whose estimated cost
+    # passes jit_above_cost, and for the reports' and the queue's queries over
+    # a million comments that compiling (about 0.5 s) took longer than running
+    # them (docs/benchmarks.md, "PostgreSQL's JIT").
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dashboard read while a worker writes; the timeout rides out
     # the short write locks an import or a scoring batch takes. A page cache

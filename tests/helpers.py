@@ -764,7 +764,7 @@ def decided_set(moderator, rows=BACKTEST_SET, *, source: str = "news",
 
 
 @contextmanager
-def _keeping_given_times(*fields):
+def keeping_given_times(*fields):
     """bulk_create keeps the times set on the objects instead of auto_now_add's "now"
     (fixture history: a report needs decisions spread over days)."""
     saved = [(f, f.pre_save) for f in fields]
@@ -791,7 +791,7 @@ def bulk_decided(moderators: list, n: int, *, source: str = "news", days: int = 
     thread = ThreadFactory(source=source)
     now = timezone.now()
     arrivals = [now - timedelta(days=days * rng.random(), hours=1) for _ in range(n)]
-    with _keeping_given_times(Comment._meta.get_field("imported_at")):
+    with keeping_given_times(Comment._meta.get_field("imported_at")):
         comments = Comment.objects.bulk_create([
             Comment(thread=thread, external_id=f"bulk-{i}", body=f"bulk comment {i}",
                     content_hash=content_hash(f"bulk comment {i}"),
@@ -819,7 +819,7 @@ def bulk_decided(moderators: list, n: int, *, source: str = "news", days: int = 
                 model_key=model_key, top_label="toxicity", top_score=tox,
                 content_hash=comment.content_hash, created_at=decided))
     ToxicityScore.objects.bulk_create(scores)
-    with _keeping_given_times(Decision._meta.get_field("created_at")):
+    with keeping_given_times(Decision._meta.get_field("created_at")):
         Decision.objects.bulk_create(decisions)
 
 

@@ -88,3 +88,15 @@ def test_a_dashboard_time_zone_that_is_not_one_is_refused_at_start_up():
     assert result.returncode != 0
     assert "DASHBOARD_TIME_ZONE='Europe/Berlln' is not a time zone name" in result.stderr
     assert probe(SECRET_KEY="s", DASHBOARD_TIME_ZONE="Europe/Berlin").returncode == 0
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_run_without_jit():
+    """PostgreSQL's JIT compile cost more than the reports' queries it was meant to speed up."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

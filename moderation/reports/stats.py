@@ -175,11 +175,11 @@ def queue_report(*, days: int) -> QueueReport:
 
     waits: list[list[float]] = [[] for _ in day_list]
     everything: list[float] = []
-    for arrived, first in decisions.first_human_decisions(since=since):
-        if arrived is None:
+    for day, wait in decisions.first_human_waits(since=since):
+        if wait is None:
             continue
-        i = index.get(first.astimezone(tz).date())
-        seconds = max((first - arrived).total_seconds(), 0.0)
+        i = index.get(day)
+        seconds = max(wait.total_seconds(), 0.0)
         everything.append(seconds)
         if i is not None:
             waits[i].append(seconds)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
+from moderation.models import Decision
 from moderation.policy.services import rule_save
+from moderation.reports.stats import queue_report
 from moderation.scoring.rules import RuleSpec
-from tests.helpers import MODEL_KEY, ModeratorFactory, bulk_decided, decided_set
+from tests.helpers import (
+    MODEL_KEY,
+    CommentFactory,
+    ModeratorFactory,
+    bulk_decided,
+    decided_set,
+    keeping_given_times,
+)
+from threads.models import Comment
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +87,37 @@ def test_large_data_reports_fit_isotonic_and_count_the_queue(policy_client):
 def test_a_bad_report_parameter_is_a_400_naming_it(policy_client):
     response = policy_client.get("/reports/model/", {"days": "9999"})
     assert response.status_code == 400 and b"days" in response.content
+
+
+def test_queue_report_waits_are_exact_and_fall_on_the_local_day_of_the_decision(moderator):
+    """Arrival -> first human decision: p50 / p90 per day, on the day the decision was
+    made in the site's time zone (a decision at 02:00 UTC is the day before in New York).
+    A later decision on the same comment does not count again."""
+    now = timezone.now()
+    # Yesterday 02:00 UTC: in New York (UTC-5 in December) that is the day before yesterday.
+    late = datetime.combine((now - timedelta(days=1)).date(), datetime.min.time(),
+                            tzinfo=UTC) + timedelta(hours=2)
+    waits_hours = [1, 2, 3, 4, 10]
+    rows = []
+    with keeping_given_times(Comment._meta.get_field("imported_at")):
+        comments = [CommentFactory(imported_at=late - timedelta(hours=h)) for h in waits_hours]
+    for comment in comments:
+        rows.append(Decision(comment=comment, actor=moderator, action="hide",
+                             from_state="pending", to_state="hidden", comment_version=1,
+                             created_at=late))
+        rows.append(Decision(comment=comment, actor=moderator, action="approve",
+                             from_state="hidden", to_state="approved", comment_version=2,
+                             created_at=late + timedelta(hours=30)))
+    with keeping_given_times(Decision._meta.get_field("created_at")):
+        Decision.objects.bulk_create(rows)
+
+    with timezone.override("America/New_York"):
+        report = queue_report(days=7)
+        local_day = late.astimezone(timezone.get_current_timezone()).date().isoformat()
+    assert local_day != late.date().isoformat()
+    i = report.days.index(local_day)
+    assert report.decided == 5
+    assert report.p50_hours[i] == 3.0
+    assert report.p90_hours[i] == pytest.approx(7.6)  # numpy's linear percentile
+    assert [h for j, h in enumerate(report.p50_hours) if j != i] == [None] * 6
+    assert (report.overall_p50, report.overall_p90) == (3.0, 7.6)
