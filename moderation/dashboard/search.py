@@ -6,10 +6,11 @@ is ignored; there is no stemming (a moderator looking for a slur or a name
 wants that word, in any language). Anything else in the text (punctuation,
 operators) is ignored, so no input can break the query.
 
-PostgreSQL matches `to_tsvector('simple', author name || body)` against a
-tsquery built from the terms, served by the GIN index of migration
-moderation/0007_comment_search; SQLite matches its FTS5 table, kept in sync by
-triggers. Both index the first SEARCH_INDEX_CHARS characters of a body.
+PostgreSQL matches the stored column `search_document`, generated as
+`to_tsvector('simple', author name || body)` (migrations
+moderation/0013_comment_search and 0015_comment_search_document), against a
+tsquery built from the terms, served by its GIN index; SQLite matches its
+FTS5 table, kept in sync by triggers. Both index the first SEARCH_INDEX_CHARS characters of a body.
 Thread titles and author names are matched as substrings, for the short
 "threads" and "authors" lists beside the results.
 """
@@ -24,10 +25,10 @@ from django.db.models import Q, QuerySet
 
 from threads.models import Author, Comment, Thread
 
-# Keep in step with migration moderation/0007_comment_search.
+# Keep in step with migration moderation/0013_comment_search.
 SEARCH_INDEX_CHARS = 100_000
-# The indexed expression (the function is created by the migration).
-PG_DOCUMENT = "threadkeeper_search_document(threads_comment.author_name, threads_comment.body)"
+# The stored tsvector column (migrations 0013 and 0015), GIN-indexed.
+PG_DOCUMENT = "threads_comment.search_document"
 SQLITE_TABLE = "moderation_comment_search"
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
