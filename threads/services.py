@@ -1,8 +1,10 @@
 """Writes to the discussion domain.
 
 Imports: `threads_import_from_files` (a run of files, committed in groups),
-`threads_import_from_file` (one file, all or nothing) and
-`thread_import_from_record` (one parsed thread), each calling the next.
+`threads_import_from_file` (one file, all or nothing),
+`thread_import_from_record` (one parsed thread) and
+`threads_import_from_records` (parsed threads stored together: what the
+others and the API's ingest call), each calling the next.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ BULK_BATCH = 2000
 # Files of one import run are committed together until they have written
 # about this many comments (see threads_import_from_files).
 GROUP_COMMIT_COMMENTS = 20_000
-# Identities per `identity IN (...)` query, under SQLite's parameter limit.
+# Values per `IN (...)` list (identities, external ids, paths). A query may
+# also name up to API_MAX_BATCH thread ids: SQLite allows 32,766 parameters.
 IN_CHUNK = 900
 # Author ids one file's import remembers (about 300 bytes each); past this
 # it starts again.
@@ -185,108 +188,229 @@ def thread_import_from_record(
     path: Path | str,
     authors: AuthorCache | None = None,
 ) -> Thread:
-    """Create or update one thread and its comments from a parsed record.
+    """Create or update one thread and its comments from a parsed record
+    (`threads_import_from_records` with one record; its ImportFailure is raised)."""
+    threads, failures = threads_import_from_records(
+        records=[record], report=report, path=path, authors=authors)
+    if failures:
+        raise failures[0][1]
+    return threads[(record.source, record.external_id)]
 
-    Idempotent: the same record again changes nothing. Parents are looked up
+
+@dataclass
+class _Plan:
+    """One record's thread, read and placed, before anything is written for it."""
+
+    record: ThreadRecord
+    incoming: dict[str, CommentRecord]
+    thread: Thread | None  # the stored thread, locked; None until a new one is inserted
+    stored: dict[str, Comment]
+    placements: dict[str, Placement]
+    parents: dict[str, str | None]
+    status: str = ""  # new | updated | unchanged (the thread row)
+
+
+def threads_import_from_records(
+    *,
+    records: list[ThreadRecord],
+    report: ImportReport,
+    path: Path | str,
+    authors: AuthorCache | None = None,
+) -> tuple[dict[tuple[str, str], Thread], list[tuple[ThreadRecord, ImportFailure]]]:
+    """Create or update these threads (one record each) and their comments.
+
+    Returns the stored threads by (source, external id), and the records that
+    could not be placed (two comments with one id, a reply cycle) with their
+    failure: nothing is written for those, the others are stored.
+
+    Idempotent: the same records again change nothing. Parents are looked up
     in the record and then among the comments already stored for the thread,
-    so an export of new replies attaches to what was imported before. Paths
-    of the whole thread are recomputed, since a new reply can shift siblings.
-    Locks the thread row so two imports of one thread cannot interleave.
+    so an export of new replies attaches to what was imported before. A
+    record that only adds replies after the stored ones is placed from its
+    parents and their last replies; otherwise the whole thread is placed
+    again, since a new reply can shift siblings. The threads' rows are locked
+    first, in (source, external id) order, so two imports of one thread
+    cannot interleave and two of many threads cannot deadlock.
 
-    `authors` is a cache the caller keeps across the threads of one
-    transaction, so that a commenter seen in an earlier thread costs no
-    query and no hashing; this thread's authors are added to it only once
-    its writes are done (a thread that fails adds nothing).
+    The reads and writes are a few queries for all the records together (the
+    API stores a request's threads in one pass), except that a thread placed
+    whole reads its own comments. `authors` is a cache the caller keeps
+    across calls in one transaction, so that a commenter seen before costs
+    no query and no hashing; the new authors are added once the writes are
+    done.
     """
-    incoming = _incoming_by_id(record, path)
-    thread, thread_status = _thread_upsert(record)
-    report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
+    locked = threads_locked(keys=[(r.source, r.external_id) for r in records])
+    plans, failures = _plans(records, locked, report, path)
+    if not plans:
+        return {}, failures
+    author_ids, new_authors = _authors_for([plan.record for plan in plans], authors or {})
+    _threads_write(plans)
 
-    stored, placements, parents = _placements(
-        thread, thread_status == "new", incoming, report, path, record.location
-    )
-
-    author_ids, thread_authors = _authors_for(record, authors or {})
     changed_ids: list[int] = []
-    to_update: list[Comment] = []  # comments in this record
+    to_update: list[Comment] = []  # comments in a record
     fields_to_update: set[str] = set()
-    moved: list[Comment] = []  # comments not in this record whose place changed
+    moved: list[Comment] = []  # comments not in their record whose place changed
     new: list[tuple[object, ...]] = []  # values in NEW_COMMENT_FIELDS order
     # Ids are reserved up front so that every parent link is known before any
     # write: new comments go in with one bulk insert however deep the tree (a
     # level-by-level insert costs a query per level of a deep chain), and a
     # stored comment can be re-parented under a comment new in this import.
-    new_exts = [ext for ext in placements if ext not in stored]
-    ids_by_ext = {ext: c.id for ext, c in stored.items()}
-    if new_exts:
-        ids_by_ext.update(zip(new_exts, _reserve_comment_ids(len(new_exts)), strict=True))
-
-    for ext, placement in placements.items():
-        item = incoming.get(ext)
-        existing = stored.get(ext)
-        if existing is None:
-            assert item is not None
-            parent_ext = parents[ext]
-            new.append(
-                (
-                    ids_by_ext[ext],
-                    thread.id,
-                    ids_by_ext[parent_ext] if parent_ext is not None else None,
-                    ext,
-                    author_ids.get(ext),
-                    item.author,
-                    item.body,
-                    item.body_html,
-                    item.created_at,
-                    content_hash(item.body),
-                    placement.path,
-                    placement.depth,
-                    item.state or Comment.State.PENDING,
-                    item.source_state,
+    new_exts = [[ext for ext in plan.placements if ext not in plan.stored] for plan in plans]
+    reserved = iter(_reserve_comment_ids(sum(map(len, new_exts))) if any(new_exts) else [])
+    for plan, exts, thread_authors in zip(plans, new_exts, author_ids, strict=True):
+        thread = plan.thread
+        assert thread is not None
+        ids_by_ext = {ext: c.id for ext, c in plan.stored.items()}
+        ids_by_ext.update((ext, next(reserved)) for ext in exts)
+        written = len(exts)
+        for ext, placement in plan.placements.items():
+            item = plan.incoming.get(ext)
+            existing = plan.stored.get(ext)
+            if existing is None:
+                assert item is not None
+                parent_ext = plan.parents[ext]
+                new.append(
+                    (
+                        ids_by_ext[ext],
+                        thread.id,
+                        ids_by_ext[parent_ext] if parent_ext is not None else None,
+                        ext,
+                        thread_authors.get(ext),
+                        item.author,
+                        item.body,
+                        item.body_html,
+                        item.created_at,
+                        content_hash(item.body),
+                        placement.path,
+                        placement.depth,
+                        item.state or Comment.State.PENDING,
+                        item.source_state,
+                    )
                 )
-            )
-            continue
-        author_id = author_ids.get(ext) if item else None
-        changed = _apply_changes(existing, item, author_id, placement, ids_by_ext, parents[ext])
-        if item is None:
+                continue
+            author_id = thread_authors.get(ext) if item else None
+            changed = _apply_changes(existing, item, author_id, placement, ids_by_ext,
+                                     plan.parents[ext])
             if changed:
-                moved.append(existing)
-            continue
-        if changed:
-            to_update.append(existing)
-            fields_to_update |= changed
-            if "body" in changed:
-                changed_ids.append(existing.id)
-        if changed - {"path", "depth"}:
-            report.comments_updated += 1
+                written += 1
+            if item is None:
+                if changed:
+                    moved.append(existing)
+                continue
+            if changed:
+                to_update.append(existing)
+                fields_to_update |= changed
+                if "body" in changed:
+                    changed_ids.append(existing.id)
+            if changed - {"path", "depth"}:
+                report.comments_updated += 1
+            else:
+                report.comments_unchanged += 1
+        if plan.status == "new":
+            report.threads_new += 1
+        elif plan.status == "updated" or written:
+            report.threads_updated += 1
         else:
-            report.comments_unchanged += 1
+            report.threads_unchanged += 1
 
     if new:
         # Placement order is depth-first: parents are inserted before replies.
         rows_insert(Comment, NEW_COMMENT_FIELDS, new)
         changed_ids.extend(row[0] for row in new)
         report.comments_new += len(new)
-
     if to_update:
         Comment.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=BULK_BATCH)
     if moved:
         Comment.objects.bulk_update(moved, ["path", "depth"], batch_size=BULK_BATCH)
 
-    if thread_status == "new":
-        report.threads_new += 1
-    elif thread_status == "updated" or new or to_update or moved:
-        report.threads_updated += 1
-    else:
-        report.threads_unchanged += 1
-
     if changed_ids:
         comments_changed.send(sender=Comment, comment_ids=changed_ids)
     if authors is not None:
-        if len(authors) + len(thread_authors) > AUTHOR_CACHE_LIMIT:
+        if len(authors) + len(new_authors) > AUTHOR_CACHE_LIMIT:
             authors.clear()
-        authors.update(thread_authors)
-    return thread
+        authors.update(new_authors)
+    return {(p.record.source, p.record.external_id): p.thread for p in plans}, failures
+
+
+def threads_locked(*, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Thread]:
+    """The stored threads of these (source, external id) keys, locked for update, by key.
+
+    Locked in key order (sources, then external ids, sorted), whatever order
+    the caller names them in, so two transactions that lock overlapping sets
+    wait for each other instead of deadlocking.
+    """
+    by_source: dict[str, set[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, set()).add(external_id)
+    found: dict[tuple[str, str], Thread] = {}
+    for source in sorted(by_source):
+        for part in _chunks(sorted(by_source[source])):
+            for thread in (Thread.objects.select_for_update()
+                           .filter(source=source, external_id__in=part).order_by("external_id")):
+                found[(thread.source, thread.external_id)] = thread
+    return found
+
+
+def _plans(
+    records: list[ThreadRecord],
+    locked: dict[tuple[str, str], Thread],
+    report: ImportReport,
+    path: Path | str,
+) -> tuple[list[_Plan], list[tuple[ThreadRecord, ImportFailure]]]:
+    """Read what each record needs and place its comments; nothing is written."""
+    plans: list[_Plan] = []
+    failures: list[tuple[ThreadRecord, ImportFailure]] = []
+    incoming: dict[int, dict[str, CommentRecord]] = {}
+    for i, record in enumerate(records):
+        try:
+            incoming[i] = _incoming_by_id(record, path)
+        except ImportFailure as exc:
+            failures.append((record, exc))
+    stored = [(i, locked[(r.source, r.external_id)]) for i, r in enumerate(records)
+              if i in incoming and (r.source, r.external_id) in locked]
+    appended = dict(zip((i for i, _ in stored), _appended_placements(
+        [(thread, incoming[i]) for i, thread in stored], report, path), strict=True))
+    # The stored threads that are placed whole, read together.
+    whole = _stored_comments([(thread, incoming[i]) for i, thread in stored
+                              if appended[i] is None])
+    for i, record in enumerate(records):
+        if i not in incoming:
+            continue
+        report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
+        thread = locked.get((record.source, record.external_id))
+        placed = appended.get(i)
+        try:
+            if placed is None:
+                placed = _whole_placements(whole.get(thread.id, {}) if thread else {},
+                                           incoming[i], report, path, record.location)
+        except ImportFailure as exc:
+            failures.append((record, exc))
+            continue
+        plans.append(_Plan(record, incoming[i], thread, *placed))
+    return plans, failures
+
+
+def _threads_write(plans: list[_Plan]) -> None:
+    """Insert the new threads (in key order) and update the changed ones; sets each
+    plan's thread and status."""
+    new = sorted((plan for plan in plans if plan.thread is None),
+                 key=lambda plan: (plan.record.source, plan.record.external_id))
+    if new:
+        rows = [Thread(source=plan.record.source, external_id=plan.record.external_id,
+                       **_thread_values(plan.record)) for plan in new]
+        Thread.objects.bulk_create(rows)
+        for plan, thread in zip(new, rows, strict=True):
+            plan.thread, plan.status = thread, "new"
+    for plan in plans:
+        if plan.status:
+            continue
+        thread, values = plan.thread, _thread_values(plan.record)
+        changed = [name for name, value in values.items() if getattr(thread, name) != value]
+        plan.status = "updated" if changed else "unchanged"
+        if changed:
+            for name in changed:
+                setattr(thread, name, values[name])
+            thread.save(update_fields=[*changed, "updated_at"])
 
 
 def _reserve_comment_ids(count: int) -> list[int]:
@@ -331,24 +455,15 @@ def _incoming_by_id(record: ThreadRecord, path: Path | str) -> dict[str, Comment
 IMPORT_NOTES_MAX_CHARS = 4000
 
 
-def _placements(
-    thread: Thread,
-    is_new: bool,
+def _whole_placements(
+    stored: dict[str, Comment],
     incoming: dict[str, CommentRecord],
     report: ImportReport,
     path: Path | str,
     location: str,
 ) -> tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]]:
-    """Where each comment goes: (the stored comments this needs, placements, parents).
-
-    A record that only adds comments after the stored ones (a long thread
-    read in many records) is placed without reading the thread; otherwise
-    the whole thread is placed again, since a new reply can shift siblings.
-    """
-    appended = None if is_new else _appended_placements(thread, incoming, report, path)
-    if appended is not None:
-        return appended
-    stored = {} if is_new else _stored_comments(thread, incoming)
+    """The whole thread placed (a new one: its record alone), from its stored comments:
+    (the stored comments, placements, parents)."""
     stored_ext_by_id = {c.id: ext for ext, c in stored.items()}
     # Stored comments not in this record keep their parent; the record's
     # comments take theirs from the record.
@@ -386,29 +501,48 @@ def _known_parent(
 
 
 def _appended_placements(
-    thread: Thread,
+    threads: list[tuple[Thread, dict[str, CommentRecord]]],
+    report: ImportReport,
+    path: Path | str,
+) -> list[tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None]:
+    """For each (stored thread, incoming comments): placements for new comments that all
+    sort after their stored siblings, or None.
+
+    Then no stored comment moves, and only the stored parents and the last
+    stored reply under each are read, however long the thread, in a few
+    queries for all the threads together. None (place the whole thread)
+    when a stored comment comes again, a new comment sorts before a stored
+    sibling, or the new comments reach FLAT_DEPTH, where paths are numbered
+    across a whole subtree.
+    """
+    ids = [thread.id for thread, _ in threads]
+    again = _pairs_stored(ids, {ext for _, incoming in threads for ext in incoming})
+    wanted = {thread.id: {c.parent_id for c in incoming.values()} - set(incoming) - {None}
+              for thread, incoming in threads}
+    anchors: dict[int, dict[str, Comment]] = {thread_id: {} for thread_id in ids}
+    for part in _chunks(sorted(set().union(*wanted.values()))):
+        for c in Comment.objects.filter(thread_id__in=ids, external_id__in=part).only(
+                "thread_id", *TREE_FIELDS):
+            if c.external_id in wanted[c.thread_id]:
+                anchors[c.thread_id][c.external_id] = c
+    last_replies = _last_replies(
+        ids, [c.id for by_ext in anchors.values() for c in by_ext.values()])
+    return [
+        None if thread.id in again else _appended_place(
+            incoming, anchors[thread.id], last_replies, thread.id, report, path)
+        for thread, incoming in threads
+    ]
+
+
+def _appended_place(
     incoming: dict[str, CommentRecord],
+    anchors: dict[str, Comment],
+    last_replies: dict[tuple[int, int | None], tuple[datetime | None, str, str]],
+    thread_id: int,
     report: ImportReport,
     path: Path | str,
 ) -> tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None:
-    """Placements for new comments that all sort after their stored siblings, or None.
-
-    Then no stored comment moves, and only the stored parents and the last
-    stored reply under each are read, however long the thread. None (place
-    the whole thread) when a stored comment comes again, a new comment sorts
-    before a stored sibling, or the new comments reach FLAT_DEPTH, where
-    paths are numbered across a whole subtree.
-    """
-    exts = list(incoming)
-    for part in _chunks(exts):
-        if Comment.objects.filter(thread=thread, external_id__in=part).exists():
-            return None
-    wanted = sorted({c.parent_id for c in incoming.values()} - set(incoming) - {None})
-    anchors = {
-        c.external_id: c
-        for part in _chunks(wanted)
-        for c in Comment.objects.filter(thread=thread, external_id__in=part).only(*TREE_FIELDS)
-    }
+    """_appended_placements for one thread, from what was read for it."""
     # The new comments as one forest under a stand-in root per place they
     # attach to (a stored parent, or the top level), placed alone and then
     # moved after that place's stored replies.
@@ -427,11 +561,10 @@ def _appended_placements(
     except TreeError:
         return None  # placing the whole thread names the ids
 
-    last_replies = _last_replies(thread, [c.id for c in anchors.values()])
     places: dict[str, tuple[str, int, int]] = {}  # stand-in path -> (prefix, depth, next index)
     for ext in (None, *anchors):
         anchor = anchors[ext] if ext is not None else None
-        last = last_replies.get(anchor.id if anchor else None)
+        last = last_replies.get((thread_id, anchor.id if anchor else None))
         if last is not None and ext in first_new and first_new[ext] <= _sibling_order(*last[:2]):
             return None
         start = int(last[2][-SEGMENT_WIDTH:]) + 1 if last is not None else 0
@@ -450,23 +583,39 @@ def _appended_placements(
     return anchors, placements, parents
 
 
+def _pairs_stored(thread_ids: list[int], exts: set[str]) -> set[int]:
+    """The threads (of these) that already hold a comment with one of these external ids."""
+    found: set[int] = set()
+    for part in _chunks(sorted(exts)):
+        found.update(Comment.objects.filter(thread_id__in=thread_ids, external_id__in=part)
+                     .values_list("thread_id", flat=True).distinct())
+    return found
+
+
 def _last_replies(
-    thread: Thread, parent_ids: list[int]
-) -> dict[int | None, tuple[datetime | None, str, str]]:
-    """(created_at, external id, path) of the last stored reply under each of
-    these parents and at the top level (None), where there is one."""
-    in_thread = Comment.objects.filter(thread=thread)
-    last_paths = {None: in_thread.filter(parent=None).aggregate(last=models.Max("path"))["last"]}
-    for part in _chunks(parent_ids):
-        rows = in_thread.filter(parent_id__in=part).values("parent_id")
-        last_paths.update(rows.annotate(last=models.Max("path")).values_list("parent_id", "last"))
-    paths = [at for at in last_paths.values() if at is not None]
-    by_path = {
-        row[2]: row
-        for part in _chunks(paths)
-        for row in in_thread.filter(path__in=part).values_list("created_at", "external_id", "path")
+    thread_ids: list[int], parent_ids: list[int]
+) -> dict[tuple[int, int | None], tuple[datetime | None, str, str]]:
+    """(created_at, external id, path) of the last stored reply under each of these
+    parents and at the top level of each of these threads (parent None), by
+    (thread id, parent id), where there is one."""
+    in_threads = Comment.objects.filter(thread_id__in=thread_ids)
+    last_paths: dict[tuple[int, int | None], str] = {
+        (thread_id, None): last for thread_id, last in in_threads.filter(parent=None)
+        .values("thread_id").annotate(last=models.Max("path")).values_list("thread_id", "last")
     }
-    return {parent: by_path[at] for parent, at in last_paths.items() if at is not None}
+    for part in _chunks(parent_ids):
+        rows = in_threads.filter(parent_id__in=part).values("thread_id", "parent_id")
+        last_paths.update(((thread_id, parent_id), last) for thread_id, parent_id, last in
+                          rows.annotate(last=models.Max("path"))
+                          .values_list("thread_id", "parent_id", "last"))
+    wanted = set(last_paths.items())
+    by_key: dict[tuple[int, int | None], tuple[datetime | None, str, str]] = {}
+    for part in _chunks(sorted(set(last_paths.values()))):
+        for thread_id, parent_id, created_at, ext, at in in_threads.filter(path__in=part) \
+                .values_list("thread_id", "parent_id", "created_at", "external_id", "path"):
+            if ((thread_id, parent_id), at) in wanted:
+                by_key[(thread_id, parent_id)] = (created_at, ext, at)
+    return by_key
 
 
 def _chunks(items: list) -> Iterator[list]:
@@ -474,8 +623,9 @@ def _chunks(items: list) -> Iterator[list]:
         yield items[start : start + IN_CHUNK]
 
 
-def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
-    values = {
+def _thread_values(record: ThreadRecord) -> dict[str, object]:
+    """The thread row's fields a record sets."""
+    return {
         "title": record.title[:500],
         "url": record.url,
         "author_name": record.author,
@@ -483,22 +633,6 @@ def _thread_upsert(record: ThreadRecord) -> tuple[Thread, str]:
         "lead": record.lead,
         "import_notes": "\n".join(record.warnings)[:IMPORT_NOTES_MAX_CHARS],
     }
-    thread = (
-        Thread.objects.select_for_update()
-        .filter(source=record.source, external_id=record.external_id)
-        .first()
-    )
-    if thread is None:
-        thread = Thread(source=record.source, external_id=record.external_id, **values)
-        Thread.objects.bulk_create([thread])
-        return thread, "new"
-    changed = [name for name, value in values.items() if getattr(thread, name) != value]
-    if not changed:
-        return thread, "unchanged"
-    for name in changed:
-        setattr(thread, name, values[name])
-    thread.save(update_fields=[*changed, "updated_at"])
-    return thread, "updated"
 
 
 def _sibling_order(
@@ -511,27 +645,29 @@ def _sibling_order(
 
 
 def _authors_for(
-    record: ThreadRecord, known: AuthorCache
-) -> tuple[dict[str, int], AuthorCache]:
-    """Author row ids for the record's comments: (by comment id, by author key).
+    records: list[ThreadRecord], known: AuthorCache
+) -> tuple[list[dict[str, int]], AuthorCache]:
+    """Author row ids for the records' comments: (per record, by comment id; by author key).
 
     Missing rows are created; `known` is asked first. An author is known by
     a salted hash (`identity`) of the e-mail address, else of the source and
     display name (see Author).
     """
-    keys: dict[str, tuple[str, ...]] = {}  # comment external id -> author key
+    keys: list[dict[str, tuple[str, ...]]] = []  # per record: comment external id -> key
     names: dict[tuple[str, ...], str] = {}  # author key -> display name
-    for comment in record.comments:
-        if comment.author_email:
-            key: tuple[str, ...] = ("email", comment.author_email.strip().lower())
-        elif comment.author_external_id:
-            key = ("id", record.source, comment.author_external_id)
-        elif comment.author:
-            key = ("name", record.source, comment.author)
-        else:
-            continue
-        keys[comment.external_id] = key
-        names.setdefault(key, comment.author)
+    for record in records:
+        keys.append(by_comment := {})
+        for comment in record.comments:
+            if comment.author_email:
+                key: tuple[str, ...] = ("email", comment.author_email.strip().lower())
+            elif comment.author_external_id:
+                key = ("id", record.source, comment.author_external_id)
+            elif comment.author:
+                key = ("name", record.source, comment.author)
+            else:
+                continue
+            by_comment[comment.external_id] = key
+            names.setdefault(key, comment.author)
     ids = {key: known[key] for key in names if key in known}
     salt = settings.AUTHOR_HASH_SALT
     unknown = {salted_hash(salt, *key): key for key in names if key not in ids}
@@ -562,7 +698,7 @@ def _authors_for(
             batch_size=BULK_BATCH,
         )
         ids.update((unknown[author.identity], author.id) for author in missing)
-    return {ext: ids[key] for ext, key in keys.items()}, ids
+    return [{ext: ids[key] for ext, key in by_comment.items()} for by_comment in keys], ids
 
 
 def _author_ids(identities: list[str]) -> dict[str, int]:
@@ -580,22 +716,30 @@ RECORD_FIELDS = (*TREE_FIELDS, "author_id", "author_name", "body", "body_html",
                  "content_hash", "source_state", "version")
 
 
-def _stored_comments(thread: Thread, incoming: dict[str, CommentRecord]) -> dict[str, Comment]:
-    """The thread's stored comments by external id: tree columns for all of them,
-    every compared column for those in the record.
+def _stored_comments(
+    threads: list[tuple[Thread, dict[str, CommentRecord]]],
+) -> dict[int, dict[str, Comment]]:
+    """For each (thread, incoming comments): the thread's stored comments by external id,
+    by thread id: tree columns for all of them, every compared column for those in
+    the record.
 
     A thread imported in many records (a long JSONL run) would otherwise hold
     every stored body in memory for every later record.
     """
-    stored = {
-        c.external_id: c
-        for c in Comment.objects.filter(thread=thread).only(*TREE_FIELDS).iterator(2000)
-    }
-    again = [ext for ext in incoming if ext in stored]
-    for start in range(0, len(again), IN_CHUNK):
-        chunk = again[start : start + IN_CHUNK]
-        for c in Comment.objects.filter(thread=thread, external_id__in=chunk).only(*RECORD_FIELDS):
-            stored[c.external_id] = c
+    ids = [thread.id for thread, _ in threads]
+    stored: dict[int, dict[str, Comment]] = {thread_id: {} for thread_id in ids}
+    for part in _chunks(ids):
+        for c in Comment.objects.filter(thread_id__in=part).only(
+                "thread_id", *TREE_FIELDS).iterator(2000):
+            stored[c.thread_id][c.external_id] = c
+    again = {(thread.id, ext) for thread, incoming in threads
+             for ext in incoming if ext in stored[thread.id]}
+    again_ids = sorted({thread_id for thread_id, _ in again})
+    for part in _chunks(sorted({ext for _, ext in again})):
+        for c in Comment.objects.filter(thread_id__in=again_ids, external_id__in=part).only(
+                "thread_id", *RECORD_FIELDS):
+            if (c.thread_id, c.external_id) in again:
+                stored[c.thread_id][c.external_id] = c
     return stored
 
 

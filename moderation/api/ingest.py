@@ -3,10 +3,12 @@
 Each item is read by the native format's readers (`thread_record`,
 `comment_record`: the same field rules as a native JSONL line), checked at the
 importers' one boundary (`validated`), grouped by thread and stored with
-`thread_import_from_record`, one savepoint per thread: idempotent on (source,
-thread, external id), parents found in the batch or among stored comments,
-scoring enqueued at commit by the `comments_changed` signal, exactly as for an
-import. An item that fails is reported in its own result; the others land.
+`threads_import_from_records`, all the request's threads in one transaction
+and a few queries: idempotent on (source, thread, external id), parents found
+in the batch or among stored comments, scoring enqueued at commit by the
+`comments_changed` signal, exactly as for an import. An item that fails is
+reported in its own result (a thread that cannot be placed: its items); the
+others land.
 
 Edits: an item sent again with another body is an edit (re-scored, its
 version bumped), as `PATCH /comments/{id}` is (`comment_body_edit`).
@@ -29,7 +31,7 @@ from threads.importers.base import CommentRecord, scalar_text
 from threads.importers.native import comment_record, thread_record
 from threads.importers.validate import validated
 from threads.models import Comment, Thread
-from threads.services import AuthorCache, ImportReport, thread_import_from_record
+from threads.services import ImportReport, threads_import_from_records, threads_locked
 
 from .errors import ApiError
 from .selectors import sources_premoderated
@@ -70,6 +72,7 @@ class _Item:
 class _Group:
     record: ThreadRecord
     items: list[_Item] = field(default_factory=list)
+    by_ext: dict[str, _Item] = field(default_factory=dict)  # the items checked, to store
 
 
 def items_from_body(body: Any) -> tuple[list[Any], bool]:
@@ -104,12 +107,40 @@ def comments_ingest(*, items: list[Any], batch: bool) -> list[ItemResult]:
             continue
         group = groups.setdefault(key, _Group(record=record))
         group.items.append(_Item(index, location, comment))
-    authors: AuthorCache = {}
-    premoderated = sources_premoderated(sources={source for source, _ in groups})
-    # A transaction per thread (below): a request holds one thread's locks at a
-    # time, so two requests whose batches share threads cannot deadlock.
-    for group in groups.values():
-        _ingest_group(group, results, authors, premoderated[group.record.source])
+    ready = [group for group in groups.values() if _checked(group, results)]
+    if not ready:
+        return results
+    premoderated = sources_premoderated(sources={group.record.source for group in ready})
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            # One transaction for the request's threads: they are locked
+            # together, in key order (threads_locked), so two requests whose
+            # batches share threads wait for each other instead of deadlocking.
+            with transaction.atomic():
+                stored = _store_groups(ready, results)
+            break
+        except (IntegrityError, OperationalError) as exc:
+            # Another request created the same new thread or comment first, or
+            # PostgreSQL chose this transaction as a deadlock's victim: once the
+            # other has committed, these items are found as stored ones.
+            retry = isinstance(exc, IntegrityError) or _is_deadlock(exc)
+            if not retry or attempt == CONFLICT_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    for group in ready:
+        before, after = stored.get(id(group), ({}, {}))
+        for ext, item in group.by_ext.items():
+            row = after.get(ext)
+            if row is None:
+                continue  # refused: its result already says why
+            old = before.get(ext)
+            status = "created" if old is None else ("unchanged" if old == row else "updated")
+            results[item.index] = ItemResult(
+                index=item.index, status=status,
+                row={name: row[i] for i, name in enumerate(RESULT_FIELDS)},
+                visible=is_visible(row[RESULT_FIELDS.index("state")],
+                                   premoderated=premoderated[group.record.source]),
+            )
     return results
 
 
@@ -149,10 +180,11 @@ def _error(where: str, reason: str, location: str) -> dict[str, Any]:
     return error
 
 
-def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache,
-                  premoderated: bool) -> None:
+def _checked(group: _Group, results: list[ItemResult]) -> bool:
+    """Check the group's items by the importers' rules (`validated`); a refused item gets
+    its error and leaves the group. Whether any is left to store."""
     record = group.record
-    by_ext: dict[str, _Item] = {}
+    by_ext = group.by_ext
     for item in group.items:
         ext = item.comment.external_id
         if ext in by_ext:
@@ -174,95 +206,89 @@ def _ingest_group(group: _Group, results: list[ItemResult], authors: AuthorCache
             for item in by_ext.values():
                 results[item.index].error = _error(invalid.location, invalid.reason,
                                                    item.location)
-            return
+            by_ext.clear()
+            return False
         item = by_location.get(invalid.location)
         if item is not None:
             results[item.index].error = _error(item.location, invalid.reason, item.location)
             del by_ext[item.comment.external_id]
-    if not by_ext:
-        return
-
-    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-        try:
-            # The thread's transaction (a savepoint if the caller has one open): a
-            # failure here loses this thread's items only.
-            with transaction.atomic():
-                stored = _store_group(record, by_ext, results, authors)
-            break
-        except ImportFailure as exc:
-            for item in by_ext.values():
-                results[item.index].error = _error(exc.location, exc.reason, item.location)
-            return
-        except (IntegrityError, OperationalError) as exc:
-            # Another request created the same new thread or comment first, or
-            # PostgreSQL chose this transaction as a deadlock's victim: once the
-            # other has committed, this thread's items are found as stored ones.
-            retry = isinstance(exc, IntegrityError) or _is_deadlock(exc)
-            if not retry or attempt == CONFLICT_ATTEMPTS:
-                raise
-            time.sleep(0.05 * attempt)
-    if stored is None:
-        return
-    before, after = stored
-    for ext, item in by_ext.items():
-        row = after[ext]
-        old = before.get(ext)
-        status = "created" if old is None else ("unchanged" if old == row else "updated")
-        results[item.index] = ItemResult(
-            index=item.index, status=status,
-            row={name: row[i] for i, name in enumerate(RESULT_FIELDS)},
-            visible=is_visible(row[RESULT_FIELDS.index("state")], premoderated=premoderated),
-        )
+    return bool(by_ext)
 
 
 def _is_deadlock(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
-def _store_group(
-    record: ThreadRecord, by_ext: dict[str, _Item], results: list[ItemResult],
-    authors: AuthorCache,
-) -> tuple[dict[str, tuple], dict[str, tuple]] | None:
-    """Store the group's items; their rows (SNAPSHOT_FIELDS) before and after, by external
-    id, or None if none was left to store.
+Rows = dict[str, tuple]
 
-    An edit of a comment its author deleted is refused (popped from `by_ext`).
+
+def _store_groups(groups: list[_Group], results: list[ItemResult]) -> dict[int, tuple[Rows, Rows]]:
+    """Store the groups' items; per group (by id()), its rows (SNAPSHOT_FIELDS) before and
+    after, by external id.
+
+    An edit of a comment its author deleted is refused (its result says so).
     Rows are read as tuples: model instances would cost more than the import.
     """
-    stored_thread = (
-        Thread.objects.select_for_update()
-        .filter(source=record.source, external_id=record.external_id)
-        .values("id", *STORED_THREAD_FIELDS).first()
-    )
-    before: dict[str, tuple] = {}
-    if stored_thread is not None:
-        _keep_stored_thread_fields(record, stored_thread)
-        rows = Comment.objects.filter(thread_id=stored_thread["id"],
-                                      external_id__in=list(by_ext))
-        deleted = []
-        for row in rows.values_list(*SNAPSHOT_FIELDS):
-            before[row[EXTERNAL_ID]] = row
-            if row[SOURCE_STATE] == AUTHOR_DELETED:
-                deleted.append(row[EXTERNAL_ID])
-        for ext, pk, body in rows.filter(external_id__in=deleted).values_list(
-                "external_id", "id", "body"):
-            # Kept as deleted: the import would otherwise copy the item's "".
-            by_ext[ext].comment.source_state = AUTHOR_DELETED
-            if body != by_ext[ext].comment.body:
-                item = by_ext.pop(ext)
-                results[item.index].error = {
-                    "code": "conflict",
-                    "message": f"{item.location}: comment #{pk} was deleted by its "
-                               "author; it takes no more edits",
-                }
-    record.comments = [item.comment for item in by_ext.values()]
-    if not record.comments:
-        return None
-    thread = thread_import_from_record(record=record, report=ImportReport(), path=ORIGIN,
-                                       authors=authors)
-    after = {row[EXTERNAL_ID]: row for row in Comment.objects.filter(
-        thread=thread, external_id__in=list(by_ext)).values_list(*SNAPSHOT_FIELDS)}
-    return before, after
+    locked = threads_locked(keys=[(g.record.source, g.record.external_id) for g in groups])
+    stored_threads = {}
+    for group in groups:
+        thread = locked.get((group.record.source, group.record.external_id))
+        if thread is not None:
+            _keep_stored_thread_fields(group.record, thread)
+            stored_threads[thread.id] = group
+    before = _snapshots(stored_threads)
+    deleted = [row[ID] for by_ext in before.values() for row in by_ext.values()
+               if row[SOURCE_STATE] == AUTHOR_DELETED]
+    for pk, thread_id, ext, body in _bodies(deleted):
+        group = stored_threads[thread_id]
+        # Kept as deleted: the import would otherwise copy the item's "".
+        group.by_ext[ext].comment.source_state = AUTHOR_DELETED
+        if body != group.by_ext[ext].comment.body:
+            item = group.by_ext.pop(ext)
+            results[item.index].error = {
+                "code": "conflict",
+                "message": f"{item.location}: comment #{pk} was deleted by its "
+                           "author; it takes no more edits",
+            }
+    to_store = [group for group in groups if group.by_ext]
+    for group in to_store:
+        group.record.comments = [item.comment for item in group.by_ext.values()]
+    threads, failures = threads_import_from_records(
+        records=[group.record for group in to_store], report=ImportReport(), path=ORIGIN,
+        authors={})
+    failed = {id(record): exc for record, exc in failures}
+    for group in to_store:
+        exc = failed.get(id(group.record))
+        if exc is not None:
+            for item in group.by_ext.values():
+                results[item.index].error = _error(exc.location, exc.reason, item.location)
+    written = {threads[(g.record.source, g.record.external_id)].id: g for g in to_store
+               if id(g.record) not in failed}
+    after = _snapshots(written)
+    return {id(group): (before.get(thread_id, {}), after[thread_id])
+            for thread_id, group in written.items()}
+
+
+def _snapshots(groups_by_thread: dict[int, _Group]) -> dict[int, Rows]:
+    """The stored rows (SNAPSHOT_FIELDS) of these groups' items: thread id -> external id ->
+    row."""
+    rows: dict[int, Rows] = {thread_id: {} for thread_id in groups_by_thread}
+    exts = sorted({ext for group in groups_by_thread.values() for ext in group.by_ext})
+    for start in range(0, len(exts), SNAPSHOT_CHUNK):
+        for row in Comment.objects.filter(
+                thread_id__in=list(groups_by_thread),
+                external_id__in=exts[start:start + SNAPSHOT_CHUNK]).values_list(*SNAPSHOT_FIELDS):
+            if row[EXTERNAL_ID] in groups_by_thread[row[THREAD_ID]].by_ext:
+                rows[row[THREAD_ID]][row[EXTERNAL_ID]] = row
+    return rows
+
+
+def _bodies(ids: list[int]) -> list[tuple[int, int, str, str]]:
+    """(id, thread id, external id, body) of these comments."""
+    if not ids:
+        return []
+    return list(Comment.objects.filter(pk__in=ids).values_list(
+        "id", "thread_id", "external_id", "body"))
 
 
 # What a result says of its comment (the first fields), then what tells an edit
@@ -270,13 +296,18 @@ def _store_group(
 RESULT_FIELDS = ("id", "external_id", "thread", "state", "version")
 SNAPSHOT_FIELDS = ("id", "external_id", "thread_id", "state", "version", "parent_id",
                    "author_name", "author_id", "created_at", "source_state")
+ID = SNAPSHOT_FIELDS.index("id")
 EXTERNAL_ID = SNAPSHOT_FIELDS.index("external_id")
+THREAD_ID = SNAPSHOT_FIELDS.index("thread_id")
 SOURCE_STATE = SNAPSHOT_FIELDS.index("source_state")
+# External ids per snapshot query (with up to API_MAX_BATCH thread ids: under
+# SQLite's parameter limit).
+SNAPSHOT_CHUNK = 500
 STORED_THREAD_FIELDS = ("title", "url", "author_name", "published_at", "lead")
 
 
-def _keep_stored_thread_fields(record: ThreadRecord, stored: dict[str, Any]) -> None:
+def _keep_stored_thread_fields(record: ThreadRecord, stored: Thread) -> None:
     """A field the item leaves out keeps its stored value (the API sends no `lead`)."""
     for name, column in zip(THREAD_FIELDS, STORED_THREAD_FIELDS, strict=True):
-        if not getattr(record, name) and stored[column]:
-            setattr(record, name, stored[column])
+        if not getattr(record, name) and getattr(stored, column):
+            setattr(record, name, getattr(stored, column))

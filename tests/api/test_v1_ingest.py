@@ -69,6 +69,64 @@ def test_batch_gives_a_result_per_item_and_the_good_ones_land(api):
     assert set(Comment.objects.values_list("external_id", flat=True)) == {"p", "r", "other"}
 
 
+def test_a_thread_that_cannot_be_placed_fails_alone_in_its_batch(api):
+    response = api.post("comments", {"comments": [
+        item("a", thread="loop", parent_id="b"),
+        item("fine", thread="ok"),
+        item("b", thread="loop", parent_id="a"),
+    ]})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["error", "created", "error"]
+    assert "cycle" in results[0]["error"]["message"] and "'a'" in results[0]["error"]["message"]
+    assert list(Comment.objects.values_list("external_id", flat=True)) == ["fine"]
+    assert list(Thread.objects.values_list("external_id", flat=True)) == ["ok"]
+
+
+def test_a_batch_costs_the_same_queries_for_4_threads_as_for_40(api):
+    """The request's threads are read and written together, not a round of queries each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def batch(threads: int, run: str) -> dict:
+        return {"comments": [
+            item(f"{run}-{k}-{i}", thread=f"q{k}", parent_id=f"{run}-{k}-0" if i else None,
+                 author={"external_id": f"u{k}-{i}", "name": f"U{i}"},
+                 created_at=f"2026-11-30T10:0{i}:00Z")
+            for k in range(threads) for i in range(2)]}
+
+    api.post("comments", batch(40, "first"))  # every thread stored, with replies
+    counts = []
+    for threads, run in ((4, "second"), (40, "third")):
+        with CaptureQueriesContext(connection) as queries:
+            response = api.post("comments", batch(threads, run))
+        assert response.json()["counts"]["created"] == threads * 2
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    reply = Comment.objects.get(external_id="third-39-1")
+    assert reply.parent.external_id == "third-39-0" and reply.depth == 1
+
+
+def test_a_batch_that_moves_comments_in_two_threads_places_each_thread_whole(api):
+    """A comment sent again under another parent: its thread is placed again, read
+    with the other threads of the request."""
+    def tree(thread: str) -> list[tuple[str, str | None, int]]:
+        return [(c.external_id, c.parent.external_id if c.parent else None, c.depth)
+                for c in Comment.objects.filter(thread__external_id=thread).order_by("path")]
+
+    first = [item(f"{t}-{n}", thread=t, created_at=f"2026-11-30T10:0{n}:00Z")
+             for t in ("m1", "m2") for n in range(3)]
+    assert api.post("comments", {"comments": first}).json()["counts"]["created"] == 6
+    moved = [item(f"{t}-2", thread=t, parent_id=f"{t}-0", created_at="2026-11-30T10:02:00Z")
+             for t in ("m1", "m2")] + [item("m2-3", thread="m2", parent_id="m2-1",
+                                            created_at="2026-11-30T10:03:00Z")]
+    counts = api.post("comments", {"comments": moved}).json()["counts"]
+    assert (counts["updated"], counts["created"]) == (2, 1)
+    assert tree("m1") == [("m1-0", None, 0), ("m1-2", "m1-0", 1), ("m1-1", None, 0)]
+    assert tree("m2") == [("m2-0", None, 0), ("m2-2", "m2-0", 1), ("m2-1", None, 0),
+                          ("m2-3", "m2-1", 1)]
+
+
 def test_a_reply_finds_its_parent_stored_by_an_earlier_request(api):
     parent_id = api.post("comments", item("p")).json()["id"]
     reply = api.post("comments", item("r", parent_id="p")).json()
