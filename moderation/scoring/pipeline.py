@@ -33,8 +33,9 @@ from threads.models import Comment
 
 from .base import Scorer, scorer_languages
 from .language import Detection, language_supported, text_language
-from .policy import comment_policy_apply
+from .policy import Policy, comment_policy_apply
 from .registry import active_scorer
+from .rules import RuleBook
 
 logger = logging.getLogger(__name__)
 
@@ -170,9 +171,12 @@ def _score_chunk(ids: Sequence[int], *, force: bool, scorer: Scorer) -> ScoreRep
                                   language=detection.language)
             comments.append(comment)
         Comment.objects.bulk_update(comments, ["toxicity", "toxicity_label", "language"])
+        # The rules in force, read once for the chunk (with the label tables
+        # they fall back to), not once a comment.
+        policy = Policy(RuleBook.load())
         for pk, scores, _, _ in fresh:
             action = comment_policy_apply(comment=pk, scores=scores, model_key=scorer.key,
-                                          unsupported_language=unsupported.get(pk))
+                                          policy=policy, unsupported_language=unsupported.get(pk))
             if action == Action.QUEUE:
                 report.entered_queue += 1
             elif action == Action.UNQUEUE:

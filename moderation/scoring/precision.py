@@ -7,7 +7,8 @@ difference from fp32):
 
 - bf16 (autocast everywhere) and int8 move scores by more than 0.01: never
   chosen by auto, however fast;
-- bf16-mixed stays about 0.01 from fp32 (the only reduced mode that does)
+- bf16-mixed stays within 0.01 of fp32 (0.0084-0.0089 on the bench; the only
+  reduced mode that does)
   and is faster than fp32 only where the CPU does bf16 matmuls natively (x86
   `avx512_bf16` or `amx_bf16`, Arm `bf16`); without them oneDNN emulates bf16
   and it is several times slower than fp32, although torch reports bf16

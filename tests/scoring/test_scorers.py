@@ -98,7 +98,7 @@ def test_reduced_precision_stays_close_to_fp32(tiny_model, tiny_scorer, precisio
         assert max(abs(a[k] - b[k]) for k in a) < 0.01
 
 
-def test_bf16_mixed_keeps_the_last_layers_and_the_head_in_fp32(tmp_path):
+def test_bf16_mixed_runs_the_first_5_of_12_layers_in_bf16_and_the_rest_in_fp32(tmp_path):
     import torch
 
     from moderation.scoring.detoxify import bf16_supported
@@ -107,13 +107,13 @@ def test_bf16_mixed_keeps_the_last_layers_and_the_head_in_fp32(tmp_path):
     if not bf16_supported():
         pytest.skip("no native bf16 on this CPU: bf16-mixed scores in fp32")
     checkpoint, hf_dir = build_detoxify_checkpoint(
-        tmp_path, shape=dataclasses.replace(TINY, layers=3))
+        tmp_path, shape=dataclasses.replace(TINY, layers=12))
     scorer = DetoxifyScorer(DetoxifyOptions(checkpoint=str(checkpoint), hf_config=str(hf_dir),
                                             precision="bf16-mixed"))
     layers = scorer.model.bert.encoder.layer
     dtypes = [{p.dtype for n, p in layer.named_parameters() if "LayerNorm" not in n}
               for layer in layers]
-    assert dtypes == [{torch.bfloat16}, {torch.bfloat16}, {torch.float32}]
+    assert dtypes == [{torch.bfloat16}] * 5 + [{torch.float32}] * 7
     assert {p.dtype for n, p in layers[0].named_parameters() if "LayerNorm" in n} == {
         torch.float32}
     assert scorer.model.classifier.weight.dtype == torch.float32
