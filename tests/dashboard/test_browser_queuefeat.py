@@ -81,6 +81,10 @@ def test_score_band_dragged_hidden_as_one_batch_then_undone(browser, live_server
 
     phone = signed_in(browser, live_server, "/queue/all/", **PHONE)
     phone.click("#band-panel > summary")
+    # The panel arrives by htmx; its form listens once htmx has settled the swap
+    # (typing before that, faster than anyone can, was lost: a flaky run).
+    expect(phone.locator("[data-histogram]")).to_be_visible()
+    phone.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-request')")
     phone.fill("[data-band-lo]", "0.5")
     expect(phone.locator(".band-count")).to_contain_text("6 of 14 selected")
     shoot(phone, "band-phone")
