@@ -370,15 +370,18 @@ def _plans(
               if i in incoming and (r.source, r.external_id) in locked]
     appended = dict(zip((i for i, _ in stored), _appended_placements(
         [(thread, incoming[i]) for i, thread in stored], report, path), strict=True))
+    pending = [(i, thread) for i, thread in stored if appended[i] is None]
+    kept = dict(zip((i for i, _ in pending), _kept_placements(
+        [(thread, incoming[i]) for i, thread in pending]), strict=True))
     # The stored threads that are placed whole, read together.
-    whole = _stored_comments([(thread, incoming[i]) for i, thread in stored
-                              if appended[i] is None])
+    whole = _stored_comments([(thread, incoming[i]) for i, thread in pending
+                              if kept[i] is None])
     for i, record in enumerate(records):
         if i not in incoming:
             continue
         report.warnings.extend(f"{path}: {record.location}: {w}" for w in record.warnings)
         thread = locked.get((record.source, record.external_id))
-        placed = appended.get(i)
+        placed = appended.get(i) or kept.get(i)
         try:
             if placed is None:
                 placed = _whole_placements(whole.get(thread.id, {}) if thread else {},
@@ -515,10 +518,11 @@ def _appended_placements(
     sibling, or the new comments reach FLAT_DEPTH, where paths are numbered
     across a whole subtree.
     """
-    ids = [thread.id for thread, _ in threads]
-    again = _pairs_stored(ids, {ext for _, incoming in threads for ext in incoming})
+    again = _pairs_stored([thread.id for thread, _ in threads],
+                          {ext for _, incoming in threads for ext in incoming})
+    ids = [thread.id for thread, _ in threads if thread.id not in again]
     wanted = {thread.id: {c.parent_id for c in incoming.values()} - set(incoming) - {None}
-              for thread, incoming in threads}
+              for thread, incoming in threads if thread.id not in again}
     anchors: dict[int, dict[str, Comment]] = {thread_id: {} for thread_id in ids}
     for part in _chunks(sorted(set().union(*wanted.values()))):
         for c in Comment.objects.filter(thread_id__in=ids, external_id__in=part).only(
@@ -581,6 +585,49 @@ def _appended_place(
         rest = spot.path[2 * SEGMENT_WIDTH :]
         placements[ext] = Placement(prefix + str(index).zfill(SEGMENT_WIDTH) + rest, depth)
     return anchors, placements, parents
+
+
+def _kept_placements(
+    threads: list[tuple[Thread, dict[str, CommentRecord]]],
+) -> list[tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None]:
+    """For each (stored thread, incoming comments): when every incoming comment is stored
+    already under the same parent with the same time (a batch sent again, an
+    edit of the text), their places as they are; else None (place the thread
+    whole).
+
+    Nothing moves then: a comment's place follows from its parent and its
+    (time, id) among its siblings. Read for all the threads together: the
+    incoming comments' rows and their parents' ids.
+    """
+    ids = [thread.id for thread, _ in threads]
+    rows: dict[tuple[int, str], Comment] = {}
+    for part in _chunks(sorted({ext for _, incoming in threads for ext in incoming})):
+        for c in Comment.objects.filter(thread_id__in=ids, external_id__in=part).only(
+                "thread_id", *RECORD_FIELDS):
+            rows[(c.thread_id, c.external_id)] = c
+    wanted = {(thread.id, c.parent_id) for thread, incoming in threads
+              for c in incoming.values() if c.parent_id is not None and c.parent_id not in incoming}
+    parents: dict[tuple[int, str], Comment] = {}
+    for part in _chunks(sorted({ext for _, ext in wanted})):
+        for c in Comment.objects.filter(thread_id__in=ids, external_id__in=part).only(
+                "thread_id", *TREE_FIELDS):
+            if (c.thread_id, c.external_id) in wanted:
+                parents[(c.thread_id, c.external_id)] = c
+    result: list[tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None] = []
+    for thread, incoming in threads:
+        known = {ext: c for (thread_id, ext), c in parents.items() if thread_id == thread.id}
+        stored = {ext: rows.get((thread.id, ext)) for ext in incoming}
+        known.update(stored)
+        unmoved = all(
+            c is not None and c.created_at == item.created_at
+            and (item.parent_id is None and c.parent_id is None
+                 or item.parent_id in known and known[item.parent_id] is not None
+                 and c.parent_id == known[item.parent_id].id)
+            for item, c in ((incoming[ext], c) for ext, c in stored.items()))
+        result.append((known, {ext: Placement(c.path, c.depth) for ext, c in stored.items()},
+                       {ext: item.parent_id for ext, item in incoming.items()})
+                      if unmoved else None)
+    return result
 
 
 def _pairs_stored(thread_ids: list[int], exts: set[str]) -> set[int]:

@@ -1,5 +1,7 @@
 """POST/PATCH/DELETE /api/v1/comments: the site sends, edits and deletes comments."""
 
+import re
+
 import pytest
 from django.core.cache import caches
 
@@ -105,6 +107,38 @@ def test_a_batch_costs_the_same_queries_for_4_threads_as_for_40(api):
     assert counts[0] == counts[1], counts
     reply = Comment.objects.get(external_id="third-39-1")
     assert reply.parent.external_id == "third-39-0" and reply.depth == 1
+
+
+def test_a_batch_sent_again_keeps_every_place_and_reads_no_thread_whole(api):
+    """A retried batch (and one that only edits texts) changes no place: the cost does not
+    grow with the threads' stored comments or their number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def batch(threads: int, body: str = "A fair point about the article.") -> dict:
+        return {"comments": [
+            item(f"k{k}-{i}", thread=f"k{k}", parent_id=f"k{k}-0" if i else None, body=body,
+                 created_at=f"2026-11-30T10:0{i}:00Z")
+            for k in range(threads) for i in range(3)]}
+
+    api.post("comments", batch(40))
+    api.post("comments", {"comments": [  # more stored comments in every thread
+        item(f"k{k}-x{i}", thread=f"k{k}") for k in range(40) for i in range(5)]})
+    paths = dict(Comment.objects.values_list("external_id", "path"))
+    whole_thread = re.compile(r'FROM "threads_comment" WHERE "threads_comment"\."thread_id" IN '
+                              r'\([^)]*\)\s*$')
+    counts = []
+    for threads in (4, 40):
+        with CaptureQueriesContext(connection) as queries:
+            response = api.post("comments", batch(threads))
+        assert response.json()["counts"]["unchanged"] == threads * 3
+        counts.append(len(queries))
+        assert not [q for q in queries.captured_queries if whole_thread.search(q["sql"])]
+    assert counts[0] == counts[1], counts
+    edited = api.post("comments", batch(40, body="Edited on the site.")).json()
+    assert edited["counts"]["updated"] == 120
+    assert {r["version"] for r in edited["results"]} == {2}
+    assert dict(Comment.objects.values_list("external_id", "path")) == paths
 
 
 def test_a_batch_that_moves_comments_in_two_threads_places_each_thread_whole(api):
