@@ -368,14 +368,16 @@ def _plans(
             failures.append((record, exc))
     stored = [(i, locked[(r.source, r.external_id)]) for i, r in enumerate(records)
               if i in incoming and (r.source, r.external_id) in locked]
+    # The incoming comments already stored (sent again), read once for the three
+    # ways of placing below.
+    again = _incoming_stored([(thread, incoming[i]) for i, thread in stored])
     appended = dict(zip((i for i, _ in stored), _appended_placements(
-        [(thread, incoming[i]) for i, thread in stored], report, path), strict=True))
+        [(thread, incoming[i]) for i, thread in stored], again, report, path), strict=True))
     pending = [(i, thread) for i, thread in stored if appended[i] is None]
     kept = dict(zip((i for i, _ in pending), _kept_placements(
-        [(thread, incoming[i]) for i, thread in pending]), strict=True))
+        [(thread, incoming[i]) for i, thread in pending], again), strict=True))
     # The stored threads that are placed whole, read together.
-    whole = _stored_comments([(thread, incoming[i]) for i, thread in pending
-                              if kept[i] is None])
+    whole = _stored_comments([thread for i, thread in pending if kept[i] is None], again)
     for i, record in enumerate(records):
         if i not in incoming:
             continue
@@ -505,6 +507,7 @@ def _known_parent(
 
 def _appended_placements(
     threads: list[tuple[Thread, dict[str, CommentRecord]]],
+    again: dict[int, dict[str, Comment]],
     report: ImportReport,
     path: Path | str,
 ) -> list[tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None]:
@@ -518,8 +521,6 @@ def _appended_placements(
     sibling, or the new comments reach FLAT_DEPTH, where paths are numbered
     across a whole subtree.
     """
-    again = _pairs_stored([thread.id for thread, _ in threads],
-                          {ext for _, incoming in threads for ext in incoming})
     ids = [thread.id for thread, _ in threads if thread.id not in again]
     wanted = {thread.id: {c.parent_id for c in incoming.values()} - set(incoming) - {None}
               for thread, incoming in threads if thread.id not in again}
@@ -589,6 +590,7 @@ def _appended_place(
 
 def _kept_placements(
     threads: list[tuple[Thread, dict[str, CommentRecord]]],
+    again: dict[int, dict[str, Comment]],
 ) -> list[tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None]:
     """For each (stored thread, incoming comments): when every incoming comment is stored
     already under the same parent with the same time (a batch sent again, an
@@ -596,46 +598,52 @@ def _kept_placements(
     whole).
 
     Nothing moves then: a comment's place follows from its parent and its
-    (time, id) among its siblings. Read for all the threads together: the
-    incoming comments' rows and their parents' ids.
+    (time, id) among its siblings. Besides the incoming comments' rows
+    (`again`), only their stored parents' ids are read, for all the threads
+    together.
     """
     ids = [thread.id for thread, _ in threads]
-    rows: dict[tuple[int, str], Comment] = {}
-    for part in _chunks(sorted({ext for _, incoming in threads for ext in incoming})):
-        for c in Comment.objects.filter(thread_id__in=ids, external_id__in=part).only(
-                "thread_id", *RECORD_FIELDS):
-            rows[(c.thread_id, c.external_id)] = c
     wanted = {(thread.id, c.parent_id) for thread, incoming in threads
               for c in incoming.values() if c.parent_id is not None and c.parent_id not in incoming}
-    parents: dict[tuple[int, str], Comment] = {}
+    parents: dict[int, dict[str, Comment]] = {thread_id: {} for thread_id in ids}
     for part in _chunks(sorted({ext for _, ext in wanted})):
         for c in Comment.objects.filter(thread_id__in=ids, external_id__in=part).only(
                 "thread_id", *TREE_FIELDS):
             if (c.thread_id, c.external_id) in wanted:
-                parents[(c.thread_id, c.external_id)] = c
+                parents[c.thread_id][c.external_id] = c
     result: list[tuple[dict[str, Comment], dict[str, Placement], dict[str, str | None]] | None] = []
     for thread, incoming in threads:
-        known = {ext: c for (thread_id, ext), c in parents.items() if thread_id == thread.id}
-        stored = {ext: rows.get((thread.id, ext)) for ext in incoming}
-        known.update(stored)
-        unmoved = all(
-            c is not None and c.created_at == item.created_at
-            and (item.parent_id is None and c.parent_id is None
-                 or item.parent_id in known and known[item.parent_id] is not None
-                 and c.parent_id == known[item.parent_id].id)
-            for item, c in ((incoming[ext], c) for ext, c in stored.items()))
-        result.append((known, {ext: Placement(c.path, c.depth) for ext, c in stored.items()},
+        stored = again.get(thread.id, {})
+        known = {**parents[thread.id], **stored}
+        unmoved = True
+        for ext, item in incoming.items():
+            c = stored.get(ext)
+            parent = known.get(item.parent_id) if item.parent_id is not None else None
+            if (c is None or c.created_at != item.created_at
+                    or (item.parent_id is not None and parent is None)
+                    or c.parent_id != (parent.id if parent else None)):
+                unmoved = False
+                break
+        result.append((known, {ext: Placement(stored[ext].path, stored[ext].depth)
+                               for ext in incoming},
                        {ext: item.parent_id for ext, item in incoming.items()})
                       if unmoved else None)
     return result
 
 
-def _pairs_stored(thread_ids: list[int], exts: set[str]) -> set[int]:
-    """The threads (of these) that already hold a comment with one of these external ids."""
-    found: set[int] = set()
-    for part in _chunks(sorted(exts)):
-        found.update(Comment.objects.filter(thread_id__in=thread_ids, external_id__in=part)
-                     .values_list("thread_id", flat=True).distinct())
+def _incoming_stored(
+    threads: list[tuple[Thread, dict[str, CommentRecord]]],
+) -> dict[int, dict[str, Comment]]:
+    """The incoming comments that are stored already, with every compared column: thread
+    id -> external id -> comment (threads with none are left out)."""
+    ids = [thread.id for thread, _ in threads]
+    wanted = {(thread.id, ext) for thread, incoming in threads for ext in incoming}
+    found: dict[int, dict[str, Comment]] = {}
+    for part in _chunks(sorted({ext for _, ext in wanted})):
+        for c in Comment.objects.filter(thread_id__in=ids, external_id__in=part).only(
+                "thread_id", *RECORD_FIELDS):
+            if (c.thread_id, c.external_id) in wanted:
+                found.setdefault(c.thread_id, {})[c.external_id] = c
     return found
 
 
@@ -764,29 +772,22 @@ RECORD_FIELDS = (*TREE_FIELDS, "author_id", "author_name", "body", "body_html",
 
 
 def _stored_comments(
-    threads: list[tuple[Thread, dict[str, CommentRecord]]],
+    threads: list[Thread], again: dict[int, dict[str, Comment]],
 ) -> dict[int, dict[str, Comment]]:
-    """For each (thread, incoming comments): the thread's stored comments by external id,
-    by thread id: tree columns for all of them, every compared column for those in
-    the record.
+    """Each thread's stored comments by external id, by thread id: tree columns for all of
+    them, and the incoming ones already read with every compared column (`again`).
 
     A thread imported in many records (a long JSONL run) would otherwise hold
     every stored body in memory for every later record.
     """
-    ids = [thread.id for thread, _ in threads]
+    ids = [thread.id for thread in threads]
     stored: dict[int, dict[str, Comment]] = {thread_id: {} for thread_id in ids}
     for part in _chunks(ids):
         for c in Comment.objects.filter(thread_id__in=part).only(
                 "thread_id", *TREE_FIELDS).iterator(2000):
             stored[c.thread_id][c.external_id] = c
-    again = {(thread.id, ext) for thread, incoming in threads
-             for ext in incoming if ext in stored[thread.id]}
-    again_ids = sorted({thread_id for thread_id, _ in again})
-    for part in _chunks(sorted({ext for _, ext in again})):
-        for c in Comment.objects.filter(thread_id__in=again_ids, external_id__in=part).only(
-                "thread_id", *RECORD_FIELDS):
-            if (c.thread_id, c.external_id) in again:
-                stored[c.thread_id][c.external_id] = c
+    for thread_id in ids:
+        stored[thread_id].update(again.get(thread_id, {}))
     return stored
 
 

@@ -31,7 +31,12 @@ from threads.importers.base import CommentRecord, scalar_text
 from threads.importers.native import comment_record, thread_record
 from threads.importers.validate import validated
 from threads.models import Comment, Thread
-from threads.services import ImportReport, threads_import_from_records, threads_locked
+from threads.services import (
+    IN_CHUNK,
+    ImportReport,
+    threads_import_from_records,
+    threads_locked,
+)
 
 from .errors import ApiError
 from .selectors import sources_premoderated
@@ -274,10 +279,10 @@ def _snapshots(groups_by_thread: dict[int, _Group]) -> dict[int, Rows]:
     row."""
     rows: dict[int, Rows] = {thread_id: {} for thread_id in groups_by_thread}
     exts = sorted({ext for group in groups_by_thread.values() for ext in group.by_ext})
-    for start in range(0, len(exts), SNAPSHOT_CHUNK):
+    for start in range(0, len(exts), IN_CHUNK):
         for row in Comment.objects.filter(
                 thread_id__in=list(groups_by_thread),
-                external_id__in=exts[start:start + SNAPSHOT_CHUNK]).values_list(*SNAPSHOT_FIELDS):
+                external_id__in=exts[start:start + IN_CHUNK]).values_list(*SNAPSHOT_FIELDS):
             if row[EXTERNAL_ID] in groups_by_thread[row[THREAD_ID]].by_ext:
                 rows[row[THREAD_ID]][row[EXTERNAL_ID]] = row
     return rows
@@ -300,9 +305,6 @@ ID = SNAPSHOT_FIELDS.index("id")
 EXTERNAL_ID = SNAPSHOT_FIELDS.index("external_id")
 THREAD_ID = SNAPSHOT_FIELDS.index("thread_id")
 SOURCE_STATE = SNAPSHOT_FIELDS.index("source_state")
-# External ids per snapshot query (with up to API_MAX_BATCH thread ids: under
-# SQLite's parameter limit).
-SNAPSHOT_CHUNK = 500
 STORED_THREAD_FIELDS = ("title", "url", "author_name", "published_at", "lead")
 
 

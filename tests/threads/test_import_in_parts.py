@@ -69,10 +69,10 @@ def test_later_parts_in_time_order_are_placed_without_placing_the_thread_again()
     import_parts("t", [comments[:30]])
     thread = Thread.objects.get(external_id="t")
     later = {c.external_id: c for c in comments[30:]}
-    assert _appended_placements([(thread, later)], ImportReport(), "x") != [None]
+    assert _appended_placements([(thread, later)], {}, ImportReport(), "x") != [None]
     # A reply older than a stored sibling would shift it: the whole thread is placed.
     early = CommentRecord("early", None, "late", "line", created_at=START - timedelta(days=1))
-    assert _appended_placements([(thread, {"early": early})], ImportReport(), "x") == [None]
+    assert _appended_placements([(thread, {"early": early})], {}, ImportReport(), "x") == [None]
 
 
 def test_parts_out_of_time_order_still_equal_the_whole_import():
