@@ -7,10 +7,15 @@ instance per row costs as much again (docs/benchmarks.md, "Import").
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
+
+# Rows of one INSERT statement where the rows are not sent with COPY.
+ROWS_PER_STATEMENT = 1000
 
 
 def rows_insert(
@@ -26,8 +31,8 @@ def rows_insert(
     row); a field with only a db_default, a generated field and an
     auto-incremented primary key not given are left to the database; a
     given value goes through get_db_prep_save unless its field stores the
-    Python value as it is (_keeps_value). COPY on PostgreSQL, executemany
-    elsewhere; in the caller's transaction.
+    Python value as it is (_keeps_value). COPY on PostgreSQL, multi-row
+    INSERTs elsewhere; in the caller's transaction.
     """
     if not rows:
         return
@@ -74,11 +79,30 @@ def rows_insert(
                 for row in rows:
                     copy.write_row(db_row(row))
         else:
-            placeholders = ", ".join(["%s"] * len(columns))
-            cursor.executemany(
-                f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})",
-                [db_row(row) for row in rows],
-            )
+            # Multi-row INSERTs, as bulk_create writes them, not executemany:
+            # on SQLite each statement flushes the FTS5 search table's pending
+            # terms (the insert trigger of moderation/migrations/0013), so a
+            # statement per row costs several times the row itself.
+            size = _rows_per_statement(connection, len(columns), rows)
+            row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            for start in range(0, len(rows), size):
+                batch = [db_row(row) for row in rows[start:start + size]]
+                cursor.execute(
+                    f"INSERT INTO {table} ({column_list}) VALUES "
+                    + ", ".join([row_sql] * len(batch)),
+                    [value for row in batch for value in row],
+                )
+
+
+def _rows_per_statement(connection: BaseDatabaseWrapper, columns: int,
+                        rows: Sequence[tuple[object, ...]]) -> int:
+    """Rows for one INSERT, up to ROWS_PER_STATEMENT: on SQLite within the library's
+    own limit on variables (32,766 or more since SQLite 3.32), not Django's 999 of
+    older builds."""
+    if connection.vendor == "sqlite":
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, min(ROWS_PER_STATEMENT, limit // columns))
+    return min(ROWS_PER_STATEMENT, connection.ops.bulk_batch_size([None] * columns, rows))
 
 
 # Fields whose get_db_prep_save returns a str, int or None unchanged on
