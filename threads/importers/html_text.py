@@ -22,7 +22,8 @@ BLOCK = frozenset(
     }
 )
 DROPPED = frozenset({"script", "style", "template", "noscript", "head", "title"})
-_SPACES = re.compile(r"[ \t\r\f\v]+")
+# Runs to collapse: a single space is left alone (it needs no change).
+_SPACES = re.compile(r"[\t\r\f\v][ \t\r\f\v]*| [ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
