@@ -48,6 +48,16 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_remembered_source_modes(monkeypatch):
+    """The feed's thread -> pre-moderated cache is off: it lives two seconds, so
+    whether a query is saved depends on the host's speed (query counts would), and
+    it would hold thread ids that a rolled-back test gives out again."""
+    from moderation.decisions import events
+
+    monkeypatch.setattr(events, "MODE_CACHE_SECONDS", 0)
+
+
+@pytest.fixture(autouse=True)
 def _no_scoring_enqueue(settings):
     """Imports in tests do not publish scoring tasks to the shared Redis.
 

@@ -1,10 +1,10 @@
 """Writes to the discussion domain.
 
 Imports: `threads_import_from_files` (a run of files, committed in groups),
-`threads_import_from_file` (one file, all or nothing),
-`thread_import_from_record` (one parsed thread) and
-`threads_import_from_records` (parsed threads stored together: what the
-others and the API's ingest call), each calling the next.
+`threads_import_from_file` (one file, all or nothing), and
+`threads_import_from_records` (parsed threads stored together: what a file
+import calls for each batch of its threads, and the API's ingest for a
+request); `thread_import_from_record` stores one parsed thread.
 """
 
 from __future__ import annotations
@@ -136,20 +136,29 @@ def threads_import_from_file(
 ) -> ImportReport:
     """Import one file in one transaction: any error rolls the whole file back.
 
-    With `skip_invalid`, each thread gets its own savepoint instead: a bad
-    thread is listed in `report.skipped` and the good ones are kept.
-    Raises ImportFailure (naming the file, the record and the reason), for
-    an unexpected error too: a reader that crashes or a row the database
-    refuses is reported with the record being read or stored.
+    With `skip_invalid`, a bad thread is listed in `report.skipped` instead
+    and the good ones are kept. Raises ImportFailure (naming the file, the
+    record and the reason), for an unexpected error too: a reader that
+    crashes or a row the database refuses is reported with the record being
+    read or stored. The file's threads are stored a batch at a time
+    (`_records_store`), so a file costs a few queries per batch, not per
+    thread.
     """
     report = ImportReport(files=1)
-
-    def failure(exc: Exception, location: str) -> ImportFailure:
-        if isinstance(exc, ImportFailure):
-            return exc
-        return ImportFailure(path, location, f"unexpected error: {type(exc).__name__}: {exc}")
-
     authors: AuthorCache = {}  # one author cache for the file's threads
+    batch: list[ThreadRecord] = []
+    keys: set[tuple[str, str]] = set()
+    comments = 0
+
+    def store() -> None:
+        nonlocal comments
+        _records_store(batch, report, path, authors, skip_invalid)
+        if on_progress:
+            on_progress(comments)
+        batch.clear()
+        keys.clear()
+        comments = 0
+
     # The record in hand, for the message of an unexpected error.
     where = "reading the first record"
     try:
@@ -160,25 +169,66 @@ def threads_import_from_file(
                         raise ImportFailure(path, record.location, record.reason)
                     report.skipped.append(f"{path}: {record.location}: {record.reason}")
                     continue
-                where = record.location
-                try:
-                    # Without skip_invalid the file's transaction is the unit.
-                    with transaction.atomic(savepoint=skip_invalid):
-                        thread_import_from_record(
-                            record=record, report=report, path=path, authors=authors
-                        )
-                except Exception as exc:
-                    if not skip_invalid:
-                        raise
-                    report.skipped.append(str(failure(exc, record.location)))
+                key = (record.source, record.external_id)
+                if batch and (key in keys or comments + len(record.comments) > RECORD_BATCH):
+                    store()  # a batch holds each thread once
+                batch.append(record)
+                keys.add(key)
+                comments += len(record.comments)
                 where = f"reading after {record.location}"
-                if on_progress:
-                    on_progress(len(record.comments))
+            if batch:
+                store()
     except ImportFailure:
         raise
     except Exception as exc:
-        raise failure(exc, where) from exc
+        raise _unexpected(exc, path, where) from exc
     return report
+
+
+# Comments of the records a file import stores together.
+RECORD_BATCH = BULK_BATCH
+
+
+def _records_store(
+    records: list[ThreadRecord],
+    report: ImportReport,
+    path: Path,
+    authors: AuthorCache,
+    skip_invalid: bool,
+) -> None:
+    """Store `records` together, in a savepoint; when that raises, one at a time.
+
+    A record that cannot be placed fails alone (`threads_import_from_records`
+    returns it). An unexpected error (a row the database refuses) rolls back
+    the batch, which is then stored record by record to name the one at
+    fault, and with `skip_invalid` to keep the others.
+    """
+    part = ImportReport()
+    try:
+        with transaction.atomic():
+            _, failures = threads_import_from_records(
+                records=records, report=part, path=path, authors=authors)
+            if failures and not skip_invalid:
+                raise failures[0][1]
+    except Exception as exc:
+        authors.clear()  # it may hold authors of the rolled-back writes
+        if isinstance(exc, ImportFailure) or len(records) == 1:
+            if not skip_invalid:
+                raise _unexpected(exc, path, records[0].location) from exc
+            report.skipped.append(str(_unexpected(exc, path, records[0].location)))
+            return
+        for record in records:
+            _records_store([record], report, path, authors, skip_invalid)
+        return
+    report.merge(part)
+    report.skipped.extend(str(failure) for _, failure in failures)
+
+
+def _unexpected(exc: Exception, path: Path, location: str) -> ImportFailure:
+    """`exc` as the ImportFailure it is, or one naming the record in hand."""
+    if isinstance(exc, ImportFailure):
+        return exc
+    return ImportFailure(path, location, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
 def thread_import_from_record(

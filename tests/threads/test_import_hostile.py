@@ -159,16 +159,22 @@ def test_an_unexpected_database_error_fails_only_its_file(tmp_path, trigger_refu
     bad.write_text(json.dumps({"threads": [
         thread_document("fine-before", ["kept only if the file lands"]),
         thread_document("boom", ["boom"]),
+        thread_document("fine-after", ["stored in the same batch as the refused thread"]),
     ]}))
     report = threads_import_from_files(paths=[first, bad, last])
     (error,) = report.errors
     assert error.startswith(f"{bad}: threads[1]: unexpected error: ")
     assert "refused by trigger" in error
     assert sorted(Thread.objects.values_list("external_id", flat=True)) == ["g0", "g1"]
-    # --skip-invalid: the thread's own savepoint; the file's other thread lands.
+    # --skip-invalid: the refused thread alone is left out; the file's others land,
+    # each once, with their authors.
     report = threads_import_from_files(paths=[bad], skip_invalid=True)
-    assert report.errors == [] and "threads[1]: unexpected error" in report.skipped[0]
-    assert Thread.objects.filter(external_id="fine-before").exists()
+    assert report.errors == [] and len(report.skipped) == 1
+    assert "threads[1]: unexpected error" in report.skipped[0]
+    assert (report.threads_new, report.comments_new) == (2, 2)
+    assert sorted(Thread.objects.values_list("external_id", flat=True)) == [
+        "fine-after", "fine-before", "g0", "g1"]
+    assert Comment.objects.get(thread__external_id="fine-after").author.name == "author0"
 
 
 def test_the_command_exits_non_zero_naming_each_failed_file(tmp_path, capsys):

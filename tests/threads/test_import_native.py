@@ -466,3 +466,27 @@ def test_siblings_are_ordered_by_instant_whatever_the_zone(tmp_path):
     ordered = Comment.objects.order_by("path").values_list("external_id", flat=True)
     assert list(ordered) == ["early", "late", "undated"]
     assert threads_import_from_file(path=path).comments_unchanged == 3
+
+
+def test_a_file_costs_the_same_queries_for_4_threads_as_for_16(tmp_path):
+    """A file's threads are stored a batch at a time, not a round of queries each (16
+    threads of 2 comments: one multi-row INSERT on SQLite too)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.helpers import thread_document
+
+    def queries(threads: int, run: str) -> int:
+        path = tmp_path / f"{run}.json"
+        path.write_text(json.dumps({"threads": [
+            thread_document(f"{run}-{k}", ["first", "a reply"]) for k in range(threads)
+        ]}))
+        with CaptureQueriesContext(connection) as captured:
+            report = threads_import_from_file(path=path)
+        assert (report.threads_new, report.comments_new) == (threads, threads * 2)
+        return len(captured)
+
+    queries(1, "authors")  # the commenters stored: both runs below only look them up
+    assert queries(4, "few") == queries(16, "many")
+    reply = Comment.objects.get(external_id="many-15-1")
+    assert reply.parent.external_id == "many-15-0" and reply.thread.external_id == "many-15"
