@@ -470,7 +470,7 @@ def test_siblings_are_ordered_by_instant_whatever_the_zone(tmp_path):
 
 def test_a_file_costs_the_same_queries_for_4_threads_as_for_16(tmp_path):
     """A file's threads are stored a batch at a time, not a round of queries each (16
-    threads of 2 comments: one multi-row INSERT on SQLite too)."""
+    threads of 2 comments: one INSERT of up to ROWS_PER_STATEMENT rows on SQLite too)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
