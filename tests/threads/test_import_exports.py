@@ -489,3 +489,14 @@ def test_html_to_text():
     assert html_to_text("<p>unclosed <i>tags") == "unclosed tags"
     assert html_to_text("a\nb", keep_newlines=True) == "a\nb"
     assert html_to_text("<p>a\nb</p>") == "a b"
+
+
+def test_html_to_text_of_one_paragraph_reads_as_any_markup_does():
+    """The common Disqus body, <p>text</p>: spaces collapse, lines join unless kept,
+    and text that only looks like markup stays text."""
+    assert html_to_text(" <p>  a \t b\n\n  c  </p>\n") == "a b c"
+    assert html_to_text("<p>a \n\n\n\n b</p>", keep_newlines=True) == "a\n\nb"
+    assert html_to_text("<p>1 > 0 \"quoted\"</p>") == '1 > 0 "quoted"'
+    assert html_to_text("<p>x\x00y</p>") == "xy"
+    assert html_to_text("<p>one</p><p>two</p>") == "one\n\ntwo"
+    assert html_to_text("<p>AT&amp;T</p>") == "AT&T"

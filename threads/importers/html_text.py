@@ -25,6 +25,8 @@ DROPPED = frozenset({"script", "style", "template", "noscript", "head", "title"}
 # Runs to collapse: a single space is left alone (it needs no change).
 _SPACES = re.compile(r"[\t\r\f\v][ \t\r\f\v]*| [ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# One paragraph of plain text: no other markup, no entity.
+_ONE_PARAGRAPH = re.compile(r"\s*<p>([^<&]*)</p>\s*")
 
 
 class _TextExtractor(HTMLParser):
@@ -80,6 +82,11 @@ def html_to_text(markup: str, *, keep_newlines: bool = False) -> str:
     markup = markup.replace("\x00", "")
     if "<" not in markup and "&" not in markup:
         return markup.strip()
+    if (paragraph := _ONE_PARAGRAPH.fullmatch(markup)) is not None:
+        # What the parser makes of it, without the parser (Disqus sends most
+        # comments this way).
+        text = paragraph[1]
+        return _tidy(text if keep_newlines else text.replace("\n", " "))
     parser = _TextExtractor(keep_newlines)
     parser.feed(markup)
     parser.close()
