@@ -104,15 +104,20 @@ def threads_import_from_files(
     while more:
         more = False
         written = 0
+        # The group's files share an author cache: a commenter of many threads
+        # (a Reddit export is a file per thread) is looked up once.
+        authors: AuthorCache = {}
         with transaction.atomic():
             for path in remaining:
                 try:
                     report = threads_import_from_file(
-                        path=path, fmt=fmt, skip_invalid=skip_invalid, on_progress=on_progress
+                        path=path, fmt=fmt, skip_invalid=skip_invalid, on_progress=on_progress,
+                        authors=authors,
                     )
                 except Exception as exc:
                     if transaction.get_connection().needs_rollback:
                         raise  # the file's savepoint could not be rolled back
+                    authors.clear()  # it may hold authors of the rolled-back file
                     total.files += 1
                     failure = exc if isinstance(exc, ImportFailure) else ImportFailure(
                         path, "", f"unexpected error: {type(exc).__name__}: {exc}"
@@ -133,6 +138,7 @@ def threads_import_from_file(
     fmt: str = "auto",
     skip_invalid: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    authors: AuthorCache | None = None,
 ) -> ImportReport:
     """Import one file in one transaction: any error rolls the whole file back.
 
@@ -142,10 +148,11 @@ def threads_import_from_file(
     crashes or a row the database refuses is reported with the record being
     read or stored. The file's threads are stored a batch at a time
     (`_records_store`), so a file costs a few queries per batch, not per
-    thread.
+    thread. `authors`: a cache of commenters' rows the caller keeps across
+    files in one transaction (by default, one for this file).
     """
     report = ImportReport(files=1)
-    authors: AuthorCache = {}  # one author cache for the file's threads
+    authors = {} if authors is None else authors
     batch: list[ThreadRecord] = []
     keys: set[tuple[str, str]] = set()
     comments = 0

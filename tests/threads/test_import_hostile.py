@@ -177,6 +177,31 @@ def test_an_unexpected_database_error_fails_only_its_file(tmp_path, trigger_refu
     assert Comment.objects.get(thread__external_id="fine-after").author.name == "author0"
 
 
+def test_a_commenter_first_met_in_a_failed_file_is_stored_with_a_later_one(tmp_path):
+    """The files of a run share a cache of commenters; a failed file's new commenters
+    were rolled back with it and are stored again by the next file that has them
+    (here the failed file stored a batch before its bad record)."""
+    from threads.services import RECORD_BATCH
+
+    def comments(count: int) -> list[dict]:
+        return [{"external_id": str(i), "author": "newcomer", "body": "a comment"}
+                for i in range(count)]
+
+    failed = tmp_path / "a.json"
+    failed.write_text(json.dumps({"threads": [
+        {"external_id": "long", "comments": comments(RECORD_BATCH + 1)},
+        {"external_id": "short", "comments": comments(1)},
+        {"external_id": "bad", "comments": [{"external_id": "1"}]},  # no body
+    ]}))
+    later = tmp_path / "b.json"
+    later.write_text(json.dumps({"threads": [{"external_id": "b", "comments": comments(1)}]}))
+    report = threads_import_from_files(paths=[failed, later])
+    assert len(report.errors) == 1 and "threads[2]" in report.errors[0]
+    assert report.comments_new == 1
+    comment = Comment.objects.get(thread__external_id="b")
+    assert comment.author is not None and comment.author.name == "newcomer"
+
+
 def test_the_command_exits_non_zero_naming_each_failed_file(tmp_path, capsys):
     first, last = _good_files(tmp_path)
     for name in ("a.json", "b.json"):
