@@ -294,6 +294,37 @@ def test_jsonl_streams_comments_grouped_by_thread(tmp_path):
     assert threads_import_from_file(path=path).comments_unchanged == 3
 
 
+def test_jsonl_thread_whose_lines_are_interleaved_with_another_lands_whole(tmp_path):
+    """Lines of a thread, then another's, then the first's again: the second part is
+    stored in a batch of its own, after the first, so its replies find their parents
+    among the first part's comments, new ones included."""
+    first = {"source": "site", "external_id": "a"}
+    rows = [
+        {"thread": first, "external_id": "1", "body": "top"},
+        {"thread": {"source": "site", "external_id": "b"}, "external_id": "1", "body": "b top"},
+        {"thread": first, "external_id": "2", "parent_id": "1", "body": "a reply"},
+    ]
+    path = tmp_path / "interleaved.jsonl"
+    write_jsonl(path, rows)
+    report = threads_import_from_file(path=path)
+    assert (report.threads_new, report.comments_new, report.errors) == (2, 3, [])
+    reply = Comment.objects.get(thread__external_id="a", external_id="2")
+    assert reply.parent.external_id == "1" and reply.depth == 1
+    assert Thread.objects.count() == 2
+    assert threads_import_from_file(path=path).comments_unchanged == 3
+    # New replies, interleaved again: the second part answers the first part's new one.
+    more = tmp_path / "more.jsonl"
+    write_jsonl(more, [
+        {"thread": first, "external_id": "3", "parent_id": "2", "body": "a reply to it"},
+        {"thread": {"source": "site", "external_id": "b"}, "external_id": "2", "body": "b2"},
+        {"thread": first, "external_id": "4", "parent_id": "3", "body": "and deeper"},
+    ])
+    report = threads_import_from_file(path=more)
+    assert (report.comments_new, report.warnings, report.errors) == (3, [], [])
+    deeper = Comment.objects.get(thread__external_id="a", external_id="4")
+    assert deeper.parent.external_id == "3" and deeper.depth == 3
+
+
 def test_jsonl_malformed_line_is_named(tmp_path):
     path = tmp_path / "bad.jsonl"
     good = json.dumps({"thread": {"external_id": "a"}, "external_id": "1", "body": "ok"})
