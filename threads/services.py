@@ -119,10 +119,7 @@ def threads_import_from_files(
                         raise  # the file's savepoint could not be rolled back
                     authors.clear()  # it may hold authors of the rolled-back file
                     total.files += 1
-                    failure = exc if isinstance(exc, ImportFailure) else ImportFailure(
-                        path, "", f"unexpected error: {type(exc).__name__}: {exc}"
-                    )
-                    total.errors.append(str(failure))
+                    total.errors.append(str(_unexpected(exc, path, "")))
                     continue
                 total.merge(report)
                 written += report.comments_new + report.comments_updated
@@ -219,11 +216,16 @@ def _records_store(
                 raise failures[0][1]
     except Exception as exc:
         authors.clear()  # it may hold authors of the rolled-back writes
-        if isinstance(exc, ImportFailure) or len(records) == 1:
-            if not skip_invalid:
-                raise _unexpected(exc, path, records[0].location) from exc
-            report.skipped.append(str(_unexpected(exc, path, records[0].location)))
-            return
+        # Final: a record stored alone, or a failure naming its record when the
+        # file fails with it; otherwise each record again, in its own savepoint.
+        if len(records) == 1 or (isinstance(exc, ImportFailure) and not skip_invalid):
+            failure = _unexpected(exc, path, records[0].location)
+            if skip_invalid:
+                report.skipped.append(str(failure))
+                return
+            if failure is exc:
+                raise
+            raise failure from exc
         for record in records:
             _records_store([record], report, path, authors, skip_invalid)
         return
