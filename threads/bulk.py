@@ -86,7 +86,7 @@ def rows_insert(
             # on SQLite each statement flushes the FTS5 search table's pending
             # terms (the insert trigger of moderation/migrations/0013), so a
             # statement per row costs several times the row itself.
-            size = _rows_per_statement(connection, len(columns), rows)
+            size = _rows_per_statement(connection, len(columns))
             row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
             for start in range(0, len(rows), size):
                 batch = [db_row(row) for row in rows[start:start + size]]
@@ -97,15 +97,14 @@ def rows_insert(
                 )
 
 
-def _rows_per_statement(connection: BaseDatabaseWrapper, columns: int,
-                        rows: Sequence[tuple[object, ...]]) -> int:
+def _rows_per_statement(connection: BaseDatabaseWrapper, columns: int) -> int:
     """Rows for one INSERT, up to ROWS_PER_STATEMENT: on SQLite within the library's
     own limit on variables (32,766 or more since SQLite 3.32), not Django's 999 of
     older builds."""
-    if connection.vendor == "sqlite":
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        return max(1, min(ROWS_PER_STATEMENT, limit // columns))
-    return min(ROWS_PER_STATEMENT, connection.ops.bulk_batch_size([None] * columns, rows))
+    if connection.vendor != "sqlite":
+        return ROWS_PER_STATEMENT
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, min(ROWS_PER_STATEMENT, limit // columns))
 
 
 # Fields whose get_db_prep_save returns a str, int or None unchanged on
